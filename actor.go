@@ -1,0 +1,273 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"runtime/pprof"
+	"time"
+)
+
+// Base gives an actor its own [Ref]. Embed it in T; [Spawn] binds it before OnStart, so
+// Self works in every hook and message. The zero Base is ready to embed. Actors that do not
+// need their Ref need not embed it.
+type Base[T any] struct {
+	self *Ref[T]
+}
+
+// Self returns the Ref of the actor that owns this state, typically to send follow-ups with
+// Self().Enqueue. It returns nil before [Spawn] has bound the Base.
+func (b *Base[T]) Self() *Ref[T] { return b.self }
+
+// bind is promoted into *T by embedding, which lets Spawn find the Base without users
+// being able to call or fake it.
+func (b *Base[T]) bind(r *Ref[T]) *Ref[T] {
+	old := b.self
+	b.self = r
+	return old
+}
+
+type binder[T any] interface{ bind(*Ref[T]) *Ref[T] }
+
+// Spawn starts an actor that owns state under supervisor s and returns its Ref. The actor
+// runs its messages one at a time, in the order its mailbox accepted them, so T needs no
+// lock as long as only messages touch it. Each message sees the effects of every message
+// before it.
+//
+// Spawn never blocks. An idle actor holds no goroutine: one is started, as a task of s,
+// when a message arrives, and it ends when the mailbox is empty again.
+//
+// Optional hooks, found on *T:
+//   - OnStart() error runs on the actor's goroutine before its first message (and again
+//     after each restart). If it returns an error the actor fails with that error.
+//   - OnStop() runs on the actor's goroutine after its last message, whether the actor
+//     stopped or failed. It returns before [Ref.Wait] does.
+//
+// A panic in a message or hook is recovered on the actor's goroutine into a [*PanicError].
+// Without [WithRestart] the actor then fails: the messages still in its mailbox are dropped
+// (their Asks return [ErrStopped] at once), OnStop runs, Wait returns the failure, and s
+// treats it as a failure: it records it for [Supervisor.Wait] and stops every other actor.
+//
+// If s has been stopped, Spawn returns a Ref that is already stopped: it runs nothing, sends
+// return [ErrStopped] and Wait returns ErrStopped. Spawn panics if s or state is nil, or if
+// state embeds a [Base] that belongs to an actor that has not ended.
+func Spawn[T any](s *Supervisor, state *T, opts ...Option) *Ref[T] {
+	if s == nil || s.group == nil {
+		panic("actor: Spawn: nil Supervisor (Supervisors come from NewSupervisor)")
+	}
+	if state == nil {
+		panic("actor: Spawn: nil state")
+	}
+	cfg := newConfig(opts)
+	r := &Ref[T]{sup: s, state: state, id: nextID.Add(1), bound: cfg.bound, name: cfg.name}
+	if cfg.restartMax >= 0 {
+		r.restart = &restarter{max: cfg.restartMax, within: cfg.restartWithin}
+	}
+	r.runFn = r.run
+	r.member.actor = r
+	if b, ok := any(state).(binder[T]); ok {
+		if old := b.bind(r); old != nil && !old.hasEnded() {
+			b.bind(old)
+			panic("actor: Spawn: state already belongs to the running actor " + old.String())
+		}
+	}
+	_, hasStart := any(state).(interface{ OnStart() error })
+
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		r.stopping, r.ended, r.err = true, true, ErrStopped
+		return r
+	}
+	// Set before r is in the list, where the supervisor's drain may stop it at once.
+	r.running = hasStart
+	s.link(&r.member)
+	s.mu.Unlock()
+	if hasStart {
+		s.group.Go(r.runFn)
+	}
+	return r
+}
+
+func (r *Ref[T]) hasEnded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ended
+}
+
+// phase is what an activation is running, so that its panic handler knows what failed.
+type phase uint8
+
+const (
+	inMessage phase = iota
+	inStart
+	inStop
+)
+
+// run is one activation: an errgroup task of the supervisor that drains the mailbox and
+// ends when it is empty. At most one runs at a time; accept and stop start it.
+func (r *Ref[T]) run() error {
+	if r.labels == nil {
+		r.labels = pprof.WithLabels(context.Background(), pprof.Labels("actor", r.String()))
+	}
+	pprof.SetGoroutineLabels(r.labels)
+	for {
+		if end, err := r.guarded(); end {
+			return err
+		}
+	}
+}
+
+// guarded drains the mailbox, recovering a panic or runtime.Goexit. It returns end=false
+// when a panic was survived by a restart and the activation should go on.
+func (r *Ref[T]) guarded() (end bool, err error) {
+	normal := false
+	defer func() {
+		if normal {
+			return
+		}
+		v := recover()
+		if v == nil {
+			// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError, so a nil here
+			// means runtime.Goexit. The goroutine will end whatever we do: end the actor
+			// here, and report the failure to the supervisor directly, because errgroup
+			// counts a task that calls Goexit as a success.
+			r.abortCurrent(ErrGoexit)
+			r.finish(ErrGoexit, r.phase != inStop)
+			return
+		}
+		pe := newPanicError(r.String(), v)
+		r.abortCurrent(pe)
+		if r.phase != inStop && r.restart != nil && r.restart.allow(time.Now()) {
+			r.started = false // run OnStart again: the place to rebuild state
+			end, err = false, nil
+			return
+		}
+		end, err = true, r.finish(pe, r.phase != inStop)
+	}()
+	end, err = r.drain()
+	normal = true
+	return end, err
+}
+
+// abortCurrent drops the message that panicked or called Goexit, telling its Ask why.
+func (r *Ref[T]) abortCurrent(err error) {
+	if r.phase != inMessage || r.next >= len(r.batch) {
+		return
+	}
+	e := r.batch[r.next]
+	r.batch[r.next] = envelope[T]{}
+	r.next++
+	if e.call != nil {
+		e.call.abort(err)
+	}
+}
+
+// drain runs messages until the mailbox is empty. It takes them from the queue in batches
+// (all that are waiting, or one at a time for a bounded mailbox, so that its bound counts
+// every message not yet started) under one lock per batch.
+func (r *Ref[T]) drain() (end bool, err error) {
+	for {
+		if !r.started {
+			r.started = true
+			if h, ok := any(r.state).(interface{ OnStart() error }); ok {
+				r.phase = inStart
+				if err := h.OnStart(); err != nil {
+					return true, r.finish(fmt.Errorf("OnStart: %w", err), true)
+				}
+			}
+			r.phase = inMessage
+		}
+		for r.next < len(r.batch) {
+			e := &r.batch[r.next]
+			if e.call != nil {
+				e.call.run(r.state)
+			} else {
+				e.fn(r.state)
+			}
+			*e = envelope[T]{} // let the closure be collected
+			r.next++
+		}
+
+		r.mu.Lock()
+		r.batch, r.next = r.batch[:0], 0
+		switch {
+		case r.bound > 0 && r.head < len(r.queue):
+			r.batch = append(r.batch, r.queue[r.head])
+			r.queue[r.head] = envelope[T]{}
+			if r.head++; r.head == len(r.queue) {
+				r.queue, r.head = r.queue[:0], 0
+			}
+			r.wakeSenders()
+		case r.bound == 0 && len(r.queue) > 0:
+			r.batch, r.queue = r.queue, r.batch
+		case !r.stopping:
+			r.running = false
+			r.mu.Unlock()
+			return true, nil
+		default:
+			r.mu.Unlock()
+			if h, ok := any(r.state).(interface{ OnStop() }); ok {
+				r.phase = inStop
+				h.OnStop()
+			}
+			return true, r.finish(nil, false)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// finish ends the actor, once: on a graceful stop with cause nil, after OnStop; on a
+// failure, with the cause, dropping what is still queued and then running OnStop if
+// onStop. It returns the error for Wait, which is nil for a graceful stop.
+func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
+	r.mu.Lock()
+	r.stopping = true
+	r.wakeSenders()
+	dropped := append(r.batch[r.next:], r.queue[r.head:]...)
+	r.batch, r.queue, r.next, r.head = nil, nil, 0, 0
+	r.mu.Unlock()
+
+	// Release the callers of dropped Asks before anything else that may take time.
+	for _, e := range dropped {
+		if e.call != nil {
+			e.call.abort(ErrStopped)
+		}
+	}
+	if cause != nil {
+		err = r.failure(cause)
+		// Report at once, so that the supervisor stops the others without waiting for
+		// OnStop or for anyone to call Wait.
+		r.sup.fail(err)
+	}
+	// Deferred, so that the actor ends even if OnStop below calls runtime.Goexit.
+	defer func() {
+		r.mu.Lock()
+		r.err, r.ended = err, true
+		if r.done == nil {
+			r.done = closedChan
+		} else {
+			close(r.done)
+		}
+		r.mu.Unlock()
+		r.sup.unlink(&r.member)
+	}()
+	if h, ok := any(r.state).(interface{ OnStop() }); ok && onStop {
+		r.phase = inStop
+		defer func() {
+			// The actor has failed already; a panic in its clean-up is a consequence,
+			// and the first failure is the one worth reporting.
+			_ = recover()
+		}()
+		h.OnStop()
+	}
+	return err
+}
+
+// failure makes cause the error that leaves the actor through Wait: a *PanicError already
+// names the actor; anything else is wrapped with the name.
+func (r *Ref[T]) failure(cause error) error {
+	if pe, ok := cause.(*PanicError); ok {
+		return pe
+	}
+	return fmt.Errorf("actor %s: %w", r.String(), cause)
+}

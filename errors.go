@@ -1,0 +1,67 @@
+package actor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime/debug"
+)
+
+var (
+	// ErrStopped is returned by [Ref.Send], [Ref.SendContext], [Ref.Enqueue] and [Ask] once
+	// the actor has been told to stop or has ended, and by [Ask] for a request that the actor
+	// dropped because it failed before running it. [Ref.Wait] returns it for a Ref that
+	// [Spawn] made on a supervisor that was already stopped.
+	ErrStopped = errors.New("actor: stopped")
+
+	// ErrMailboxFull is returned by [Ref.Send] when the actor was spawned with
+	// [WithMailboxSize] and that many messages already wait in its mailbox.
+	ErrMailboxFull = errors.New("actor: mailbox full")
+
+	// ErrNilMessage is returned by the send methods of [Ref] for a nil message, and by [Ask]
+	// for a nil function. Nothing is queued.
+	ErrNilMessage = errors.New("actor: nil message")
+
+	// ErrGoexit is the failure of an actor whose message, OnStart or OnStop hook called
+	// [runtime.Goexit] (as t.FailNow does). The goroutine that ran the actor is gone, so the
+	// actor fails even with [WithRestart]; [Ref.Wait] and [Supervisor.Wait] return an error
+	// that wraps ErrGoexit, and an [Ask] whose function called Goexit returns it.
+	ErrGoexit = errors.New("actor: runtime.Goexit called")
+)
+
+// PanicError is the error of a message, OnStart or OnStop hook that panicked. It is built on
+// the actor's own goroutine when the panic is recovered, so Stack is the panicking
+// goroutine's stack. [Ask] returns it to the caller whose function panicked; [Ref.Wait] and
+// [Supervisor.Wait] return it when the panic made the actor fail.
+type PanicError struct {
+	// Value is the value passed to panic. A panic(nil) arrives as a *runtime.PanicNilError.
+	Value any
+	// Stack is the output of [debug.Stack] at recovery, without its "goroutine N" line.
+	Stack []byte
+
+	actor string // the actor's name, for Error
+}
+
+var _ error = (*PanicError)(nil)
+
+func newPanicError(actor string, v any) *PanicError {
+	stack := debug.Stack()
+	// The first line names the goroutine, which is about to end (or to run other
+	// messages): drop it rather than let it mislead.
+	if i := bytes.IndexByte(stack, '\n'); i >= 0 {
+		stack = stack[i+1:]
+	}
+	return &PanicError{Value: v, Stack: stack, actor: actor}
+}
+
+// Error names the actor and the panic value, followed by the stack.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("actor %s panicked: %v\n\n%s", e.actor, e.Value, e.Stack)
+}
+
+// Unwrap returns Value when it is an error, so that [errors.Is] and [errors.As] see through a
+// panic(err); otherwise it returns nil.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}

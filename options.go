@@ -1,0 +1,90 @@
+package actor
+
+import "time"
+
+// Option configures an actor at [Spawn]. Options are made by [WithName], [WithMailboxSize]
+// and [WithRestart]; each checks its arguments when it is made, so a bad value panics on the
+// line that wrote it.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	name          string
+	bound         int // 0: unbounded
+	restartMax    int // -1: no restart
+	restartWithin time.Duration
+}
+
+// newConfig applies opts over the defaults: a generated name, an unbounded mailbox, and no
+// restart (the first panic fails the actor).
+func newConfig(opts []Option) config {
+	c := config{restartMax: -1}
+	for _, o := range opts {
+		if o == nil {
+			panic("actor: Spawn: nil Option")
+		}
+		o.apply(&c)
+	}
+	return c
+}
+
+// WithName names the actor. The name appears in [Ref.String], in the errors that
+// [Ref.Wait] and [Supervisor.Wait] return, and as the pprof label actor=<name> on the
+// goroutine that runs the actor, so CPU profiles and goroutine dumps tell actors apart.
+// Names need not be unique. It panics if name is empty.
+func WithName(name string) Option {
+	if name == "" {
+		panic("actor: WithName: empty name")
+	}
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithMailboxSize bounds the mailbox to n messages that have been accepted but not yet
+// started. When it is full, [Ref.Send] returns [ErrMailboxFull], while [Ref.SendContext] and
+// [Ask] wait for room; [Ref.Enqueue] ignores the bound. Without it the mailbox is unbounded.
+// It panics if n < 1.
+func WithMailboxSize(n int) Option {
+	if n < 1 {
+		panic("actor: WithMailboxSize: size must be at least 1")
+	}
+	return optionFunc(func(c *config) { c.bound = n })
+}
+
+// WithRestart makes the actor survive panics: a message that panics is dropped (its [Ask]
+// returns the [*PanicError]), OnStart runs again if T has it, and the actor goes on with the
+// rest of its mailbox. The panic that makes more than max within the last within fails the
+// actor, as if it had no restart. Errors returned by OnStart and calls to [runtime.Goexit]
+// fail the actor regardless. It panics if max < 0 or within <= 0.
+func WithRestart(max int, within time.Duration) Option {
+	if max < 0 {
+		panic("actor: WithRestart: negative max")
+	}
+	if within <= 0 {
+		panic("actor: WithRestart: within must be positive")
+	}
+	return optionFunc(func(c *config) { c.restartMax, c.restartWithin = max, within })
+}
+
+// restarter counts recent panics for WithRestart.
+type restarter struct {
+	max    int
+	within time.Duration
+	times  []time.Time // panics within the window, oldest first
+}
+
+// allow records a panic at now and reports whether the actor may restart.
+func (p *restarter) allow(now time.Time) bool {
+	keep := p.times[:0]
+	for _, t := range p.times {
+		if now.Sub(t) < p.within {
+			keep = append(keep, t)
+		}
+	}
+	p.times = append(keep, now)
+	return len(p.times) <= p.max
+}

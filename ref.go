@@ -1,0 +1,342 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+)
+
+// Ref is the handle to an actor that owns a *T. Every method is safe to call from any
+// goroutine, including from inside the actor's own messages.
+//
+// A Ref comes only from [Spawn]; methods on a nil or zero Ref panic. Refs compare equal
+// exactly when they name the same actor.
+type Ref[T any] struct {
+	// Set by Spawn, then read-only.
+	sup     *Supervisor
+	state   *T
+	id      uint64
+	bound   int          // mailbox size; 0 means unbounded
+	restart *restarter   // nil without WithRestart; used only by the running activation
+	runFn   func() error // r.run, bound once so that starting an activation does not allocate
+	member  member       // r's entry in sup's list of live actors; guarded by sup.mu
+
+	mu       sync.Mutex
+	name     string        // guarded by mu; built on first use unless WithName set it
+	queue    []envelope[T] // guarded by mu; accepted messages not yet taken
+	head     int           // guarded by mu; bounded mailboxes pop from queue[head]
+	running  bool          // guarded by mu; an activation is scheduled or running
+	stopping bool          // guarded by mu; set once by Stop or failure: sends fail from now on
+	ended    bool          // guarded by mu; set once, after OnStop, when Wait may return
+	err      error         // guarded by mu; Wait's result, set before ended
+	done     chan struct{} // guarded by mu; made on first use, closed when ended is set
+	room     chan struct{} // guarded by mu; closed when a full mailbox frees a slot or stops
+
+	// Owned by the running activation. Activations run one at a time, and each one starts
+	// after the previous one has released mu, so these need no lock of their own.
+	batch   []envelope[T]   // messages taken from queue; batch[next] runs next
+	next    int             //
+	started bool            // OnStart has run (since the last restart)
+	phase   phase           // what the activation is running, for the panic handler
+	labels  context.Context // pprof labels naming the actor, made on the first activation
+}
+
+// envelope is one accepted message: a plain message or an Ask's call.
+type envelope[T any] struct {
+	fn   func(*T)
+	call request[T]
+}
+
+// request is an [Ask] in the mailbox. run runs it on the actor; abort tells its caller that
+// it will not run to the end, with the reason.
+type request[T any] interface {
+	run(*T)
+	abort(error)
+}
+
+// closedChan is what Done returns for an actor that ended before anyone asked for it.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// nextID numbers actors for their generated names.
+var nextID atomic.Uint64
+
+// how a send treats a full mailbox.
+type sendMode int
+
+const (
+	failIfFull  sendMode = iota // Send
+	waitForRoom                 // SendContext and Ask
+	ignoreBound                 // Enqueue
+)
+
+func (r *Ref[T]) check(op string) {
+	if r == nil || r.sup == nil {
+		panic("actor: " + op + " on a nil or zero Ref (Refs come from Spawn)")
+	}
+}
+
+// Send queues msg for the actor and returns without waiting for it to run. It never blocks.
+//
+// It returns [ErrNilMessage] for a nil msg, [ErrStopped] once [Ref.Stop] has been called or
+// the actor has ended, and [ErrMailboxFull] when the actor has a bounded mailbox
+// ([WithMailboxSize]) that is full. A Send that returns nil runs msg exactly once, unless
+// the actor fails first (see [Spawn]). Messages sent by one goroutine run in the order it
+// sent them.
+func (r *Ref[T]) Send(msg func(*T)) error {
+	r.check("Send")
+	if msg == nil {
+		return ErrNilMessage
+	}
+	return r.accept(nil, envelope[T]{fn: msg}, failIfFull)
+}
+
+// SendContext is [Ref.Send] that, when a bounded mailbox is full, waits for room instead of
+// failing. It returns ctx's error if ctx ends first, and [ErrStopped] if the actor is
+// stopped while it waits. If ctx is already done when it is called, it returns ctx's error
+// even if there is room. A SendContext that returns an error never runs msg.
+func (r *Ref[T]) SendContext(ctx context.Context, msg func(*T)) error {
+	r.check("SendContext")
+	if ctx == nil {
+		panic("actor: SendContext: nil Context")
+	}
+	if msg == nil {
+		return ErrNilMessage
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.accept(ctx, envelope[T]{fn: msg}, waitForRoom)
+}
+
+// Enqueue queues msg like [Ref.Send] but ignores the mailbox bound, so it never returns
+// [ErrMailboxFull] and never blocks. It is meant for an actor's follow-ups to itself
+// (Self().Enqueue, as in a loop that reschedules itself), which must not deadlock on the
+// actor's own full mailbox. Like every send, it returns [ErrStopped] once the actor is
+// stopping, which is how self-rescheduling loops end.
+func (r *Ref[T]) Enqueue(msg func(*T)) error {
+	r.check("Enqueue")
+	if msg == nil {
+		return ErrNilMessage
+	}
+	return r.accept(nil, envelope[T]{fn: msg}, ignoreBound)
+}
+
+// accept queues e, starting an activation if the actor is idle. It is the one place where
+// a message is accepted, and it decides under mu both that the actor is not stopping and
+// that e is queued: so a message it accepts is always run (or dropped by a failure), and a
+// message it refuses never is.
+func (r *Ref[T]) accept(ctx context.Context, e envelope[T], mode sendMode) error {
+	r.mu.Lock()
+	for {
+		if r.stopping {
+			r.mu.Unlock()
+			return ErrStopped
+		}
+		if r.bound == 0 || mode == ignoreBound || len(r.queue)-r.head < r.bound {
+			break
+		}
+		if mode == failIfFull {
+			r.mu.Unlock()
+			return ErrMailboxFull
+		}
+		if r.room == nil {
+			r.room = make(chan struct{})
+		}
+		room := r.room
+		r.mu.Unlock()
+		// If room appears just as ctx ends, either case may win; both are honest,
+		// because nothing has been queued yet.
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		r.mu.Lock()
+	}
+	if r.bound > 0 && len(r.queue) == cap(r.queue) && r.head > 0 && r.head >= len(r.queue)/2 {
+		// A bounded mailbox pops from the front. Slide the live part down rather than
+		// let append grow the array for ever.
+		n := copy(r.queue, r.queue[r.head:])
+		clear(r.queue[n:])
+		r.queue, r.head = r.queue[:n], 0
+	}
+	r.queue = append(r.queue, e)
+	start := !r.running
+	r.running = true
+	r.mu.Unlock()
+	if start {
+		// The supervisor cannot have finished: it waits for this actor to end, and the
+		// actor cannot end before the activation we start here has run e.
+		r.sup.group.Go(r.runFn)
+	}
+	return nil
+}
+
+// Stop tells the actor to stop and returns at once; [Ref.Wait] waits for it to end.
+//
+// From the moment Stop is called, every send returns [ErrStopped]. Messages accepted before
+// it still run, in order; then OnStop runs if T has it; then the actor ends and Wait returns
+// nil. Stop is safe from any goroutine and from inside the actor's own messages (where
+// waiting would deadlock, which is why it does not wait). Calling it again, or after the
+// actor has ended, does nothing.
+func (r *Ref[T]) Stop() {
+	r.check("Stop")
+	r.stop()
+}
+
+func (r *Ref[T]) stop() {
+	r.mu.Lock()
+	if r.stopping {
+		r.mu.Unlock()
+		return
+	}
+	r.stopping = true
+	r.wakeSenders()
+	if r.running {
+		// The running activation finds the mailbox empty and stopping set, and ends.
+		r.mu.Unlock()
+		return
+	}
+	if _, ok := any(r.state).(interface{ OnStop() }); ok {
+		// OnStop runs on the actor's goroutine, like every other hook.
+		r.running = true
+		r.mu.Unlock()
+		r.sup.group.Go(r.runFn)
+		return
+	}
+	r.mu.Unlock()
+	// Idle, no hook: there is nothing to run, so end here rather than start a goroutine.
+	r.finish(nil, false)
+}
+
+// wakeSenders releases every SendContext and Ask waiting for room. Callers hold mu.
+func (r *Ref[T]) wakeSenders() {
+	if r.room != nil {
+		close(r.room)
+		r.room = nil
+	}
+}
+
+// Wait blocks until the actor has ended and returns why: nil after [Ref.Stop] or a graceful
+// stop by its supervisor, the failure (a [*PanicError], or an error wrapping [ErrGoexit] or
+// OnStart's error) if it failed, and [ErrStopped] if it was spawned on a stopped
+// supervisor. OnStop returns, and every message's effects happen, before Wait returns.
+// Calling Wait from inside the actor's own messages deadlocks.
+func (r *Ref[T]) Wait() error {
+	<-r.Done()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Done returns a channel that is closed when the actor has ended, just before [Ref.Wait]
+// returns. Every call returns the same channel.
+func (r *Ref[T]) Done() <-chan struct{} {
+	r.check("Done")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done == nil {
+		if r.ended {
+			r.done = closedChan
+		} else {
+			r.done = make(chan struct{})
+		}
+	}
+	return r.done
+}
+
+// String returns the actor's name: the one given with [WithName], or one made from T's type
+// name and a number unique in the process, such as "Monitor#3".
+func (r *Ref[T]) String() string {
+	r.check("String")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.name == "" {
+		// Built on first use, so that actors nobody names or prints never pay for it.
+		t := reflect.TypeFor[T]().Name()
+		if t == "" {
+			t = "actor"
+		}
+		r.name = fmt.Sprintf("%s#%d", t, r.id)
+	}
+	return r.name
+}
+
+// Ask runs fn on the actor and returns its result. Its effects happen before Ask returns.
+//
+// Ask blocks until fn has run, or ctx ends, or the actor ends without running it. In a
+// bounded mailbox it waits for room as [Ref.SendContext] does. It returns:
+//   - fn's results, once fn has run;
+//   - ctx's error if ctx ends first; if fn had not started by then it never will;
+//   - [ErrStopped] if the actor is stopping, or ended (failed) before it ran fn;
+//   - a [*PanicError] if fn panicked (the actor then fails or restarts, see [Spawn]);
+//   - [ErrNilMessage] for a nil fn.
+//
+// Ask starts no goroutine. Calling Ask on an actor from inside its own message deadlocks
+// until ctx ends, because the actor runs one message at a time.
+func Ask[T, R any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)) (R, error) {
+	r.check("Ask")
+	if ctx == nil {
+		panic("actor: Ask: nil Context")
+	}
+	var zero R
+	if fn == nil {
+		return zero, ErrNilMessage
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	c := &call[T, R]{fn: fn, done: make(chan struct{})}
+	if err := r.accept(ctx, envelope[T]{call: c}, waitForRoom); err != nil {
+		return zero, err
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+	}
+	// Settle the race with the actor: whoever moves the call out of pending decides. If we
+	// do, fn never starts. If the actor did, fn is running or has run; return its result
+	// if it is there, and ctx's error rather than wait past ctx if it is not.
+	if c.state.CompareAndSwap(callPending, callCancelled) {
+		return zero, ctx.Err()
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	default:
+		return zero, ctx.Err()
+	}
+}
+
+// call is one Ask in flight.
+type call[T, R any] struct {
+	fn    func(*T) (R, error)
+	state atomic.Int32  // callPending, then callStarted (by the actor) or callCancelled (by Ask)
+	done  chan struct{} // closed after res and err are set
+	res   R
+	err   error
+}
+
+const (
+	callPending int32 = iota
+	callStarted
+	callCancelled
+)
+
+func (c *call[T, R]) run(t *T) {
+	if !c.state.CompareAndSwap(callPending, callStarted) {
+		return // Ask has returned ctx's error; fn must not start.
+	}
+	c.res, c.err = c.fn(t)
+	close(c.done)
+}
+
+// abort ends a call that will not run to the end: dropped from the mailbox, or fn panicked
+// or called Goexit. The actor calls it at most once per call, and never after run finished.
+func (c *call[T, R]) abort(err error) {
+	c.err = err
+	close(c.done)
+}
