@@ -3,7 +3,9 @@ package actor
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime/pprof"
+	"sync"
 	"time"
 )
 
@@ -18,15 +20,23 @@ type Base[T any] struct {
 // Self().Enqueue. It returns nil before [Spawn] has bound the Base.
 func (b *Base[T]) Self() *Ref[T] { return b.self }
 
-// bind is promoted into *T by embedding, which lets Spawn find the Base without users
-// being able to call or fake it.
-func (b *Base[T]) bind(r *Ref[T]) *Ref[T] {
-	old := b.self
-	b.self = r
-	return old
+// bind and bound are promoted into *T by embedding, which lets Spawn find the Base without
+// users being able to call or fake them.
+func (b *Base[T]) bind(r *Ref[T]) { b.self = r }
+
+// bound returns the Ref the Base is bound to; ok is false if the Base is a nil pointer
+// (embedded as *Base[T] and never set), which Spawn cannot bind.
+func (b *Base[T]) bound() (r *Ref[T], ok bool) {
+	if b == nil {
+		return nil, false
+	}
+	return b.self, true
 }
 
-type binder[T any] interface{ bind(*Ref[T]) *Ref[T] }
+type binder[T any] interface {
+	bind(*Ref[T])
+	bound() (*Ref[T], bool)
+}
 
 // Spawn starts an actor that owns state under supervisor s and returns its Ref. The actor
 // runs its messages one at a time, in the order its mailbox accepted them, so T needs no
@@ -58,22 +68,29 @@ func Spawn[T any](s *Supervisor, state *T, opts ...Option) *Ref[T] {
 		panic("actor: Spawn: nil state")
 	}
 	cfg := newConfig(opts)
-	r := &Ref[T]{sup: s, state: state, id: nextID.Add(1), bound: cfg.bound, name: cfg.name}
+	r := &Ref[T]{sup: s, state: state, id: nextID.Add(1), bound: cfg.bound, name: cfg.name, named: cfg.name != ""}
 	if cfg.restartMax >= 0 {
 		r.restart = &restarter{max: cfg.restartMax, within: cfg.restartWithin}
 	}
 	r.runFn = r.run
 	r.member.actor = r
 	if b, ok := any(state).(binder[T]); ok {
-		if old := b.bind(r); old != nil && !old.hasEnded() {
-			b.bind(old)
+		// Check before writing: the running owner may be reading Self at this moment.
+		old, ok := b.bound()
+		if !ok {
+			panic("actor: Spawn: state embeds a nil *Base; embed Base by value")
+		}
+		if old != nil && !old.hasEnded() {
 			panic("actor: Spawn: state already belongs to the running actor " + old.String())
 		}
+		b.bind(r)
 	}
 	_, hasStart := any(state).(interface{ OnStart() error })
 
 	s.mu.Lock()
-	if s.stopped {
+	// The context check covers the moment between a failure or the parent's end and the
+	// drain setting stopped.
+	if s.stopped || s.ctx.Err() != nil {
 		s.mu.Unlock()
 		r.stopping, r.ended, r.err = true, true, ErrStopped
 		return r
@@ -94,6 +111,35 @@ func (r *Ref[T]) hasEnded() bool {
 	return r.ended
 }
 
+// makeLabels returns the pprof labels for r's goroutine: its name if it has one, else its
+// type's name, made once per type and shared, since building labels costs five
+// allocations and about a hundred bytes that an unnamed actor would keep for life.
+func (r *Ref[T]) makeLabels() context.Context {
+	r.mu.Lock()
+	name := r.name
+	r.mu.Unlock()
+	if name != "" && r.named {
+		return pprof.WithLabels(context.Background(), pprof.Labels("actor", name))
+	}
+	t := reflect.TypeFor[T]()
+	if l, ok := typeLabels.Load(t); ok {
+		return l.(context.Context)
+	}
+	l, _ := typeLabels.LoadOrStore(t, pprof.WithLabels(context.Background(), pprof.Labels("actor", typeName[T]())))
+	return l.(context.Context)
+}
+
+// typeLabels maps the reflect.Type of an unnamed actor's state to its pprof labels.
+var typeLabels sync.Map
+
+// typeName is T's name for generated actor names and labels.
+func typeName[T any]() string {
+	if t := reflect.TypeFor[T]().Name(); t != "" {
+		return t
+	}
+	return "actor"
+}
+
 // phase is what an activation is running, so that its panic handler knows what failed.
 type phase uint8
 
@@ -107,7 +153,7 @@ const (
 // ends when it is empty. At most one runs at a time; accept and stop start it.
 func (r *Ref[T]) run() error {
 	if r.labels == nil {
-		r.labels = pprof.WithLabels(context.Background(), pprof.Labels("actor", r.String()))
+		r.labels = r.makeLabels()
 	}
 	pprof.SetGoroutineLabels(r.labels)
 	for {
@@ -130,14 +176,18 @@ func (r *Ref[T]) guarded() (end bool, err error) {
 			// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError, so a nil here
 			// means runtime.Goexit. The goroutine will end whatever we do: end the actor
 			// here, and report the failure to the supervisor directly, because errgroup
-			// counts a task that calls Goexit as a success.
+			// counts a task that calls Goexit as a success. If the Goexit came from
+			// OnStop inside finish, the actor has ended already.
+			if r.finished {
+				return
+			}
 			r.abortCurrent(ErrGoexit)
 			r.finish(ErrGoexit, r.phase != inStop)
 			return
 		}
 		pe := newPanicError(r.String(), v)
 		r.abortCurrent(pe)
-		if r.phase != inStop && r.restart != nil && r.restart.allow(time.Now()) {
+		if r.restartable() {
 			r.started = false // run OnStart again: the place to rebuild state
 			end, err = false, nil
 			return
@@ -147,6 +197,24 @@ func (r *Ref[T]) guarded() (end bool, err error) {
 	end, err = r.drain()
 	normal = true
 	return end, err
+}
+
+// restartable reports whether a panic that just happened may be survived.
+func (r *Ref[T]) restartable() bool {
+	if r.restart == nil || r.phase == inStop {
+		return false
+	}
+	if r.phase == inStart {
+		// An OnStart that always panics would restart for ever if within is short; once
+		// the actor is stopping, let it fail so that Stop and Wait still end.
+		r.mu.Lock()
+		stopping := r.stopping
+		r.mu.Unlock()
+		if stopping {
+			return false
+		}
+	}
+	return r.restart.allow(time.Now())
 }
 
 // abortCurrent drops the message that panicked or called Goexit, telling its Ask why.
@@ -220,6 +288,7 @@ func (r *Ref[T]) drain() (end bool, err error) {
 // failure, with the cause, dropping what is still queued and then running OnStop if
 // onStop. It returns the error for Wait, which is nil for a graceful stop.
 func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
+	r.finished = true
 	r.mu.Lock()
 	r.stopping = true
 	r.wakeSenders()

@@ -927,4 +927,113 @@ func TestNames(t *testing.T) {
 	if !strings.Contains(dump.String(), `"actor":"worker"`) {
 		t.Errorf("goroutine profile taken inside a message has no actor=worker label:\n%s", dump.String())
 	}
+	// An unnamed actor's goroutine carries its type's name.
+	dump.Reset()
+	get(t, anon, func(*counter) int {
+		pprof.Lookup("goroutine").WriteTo(&dump, 1)
+		return 0
+	})
+	if !strings.Contains(dump.String(), `"actor":"counter"`) {
+		t.Errorf("goroutine profile inside an unnamed actor's message has no actor=counter label:\n%s", dump.String())
+	}
+}
+
+// Regression tests for bugs found in review.
+
+type goexitInOnStop struct{ startErr error }
+
+func (g *goexitInOnStop) OnStart() error { return g.startErr }
+func (g *goexitInOnStop) OnStop()        { runtime.Goexit() }
+
+func TestGoexitInOnStopAfterFailure(t *testing.T) {
+	// OnStart's error made finish run OnStop, whose Goexit then ran finish a second time
+	// and closed Done twice, crashing the program.
+	s := NewSupervisor(context.Background())
+	cause := errors.New("no config")
+	r := Spawn(s, &goexitInOnStop{startErr: cause})
+	if err := r.Wait(); !errors.Is(err, cause) {
+		t.Fatalf("Wait = %v, want OnStart's error", err)
+	}
+	if err := s.Wait(); !errors.Is(err, cause) {
+		t.Fatalf("Supervisor.Wait = %v, want OnStart's error", err)
+	}
+}
+
+func TestGoexitInOnStopOnGracefulStop(t *testing.T) {
+	s := NewSupervisor(context.Background())
+	r := Spawn(s, &goexitInOnStop{})
+	r.Stop()
+	if err := r.Wait(); !errors.Is(err, ErrGoexit) {
+		t.Fatalf("Wait = %v, want ErrGoexit", err)
+	}
+	s.Wait()
+}
+
+func TestSpawnAfterStopReturnedIsStopped(t *testing.T) {
+	// Stop used to leave the stopped flag to the drain, which starts a moment later.
+	for range 200 {
+		s := NewSupervisor(context.Background())
+		s.Stop()
+		r := Spawn(s, &hooked{})
+		if err := r.Send(func(*hooked) {}); !errors.Is(err, ErrStopped) {
+			t.Fatalf("Send to a Ref spawned after Stop = %v, want ErrStopped", err)
+		}
+		if err := r.Wait(); !errors.Is(err, ErrStopped) {
+			t.Fatalf("Wait on a Ref spawned after Stop = %v, want ErrStopped", err)
+		}
+		if r.state.started != 0 {
+			t.Fatal("OnStart ran for a Ref spawned after Stop")
+		}
+		s.Wait()
+	}
+}
+
+func TestSpawnAfterParentCancelIsStopped(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := NewSupervisor(ctx)
+	cancel()
+	if err := Spawn(s, &counter{}).Send(func(*counter) {}); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Send to a Ref spawned after the context ended = %v, want ErrStopped", err)
+	}
+	if err := s.Wait(); err != nil {
+		t.Fatalf("Supervisor.Wait after its context was cancelled = %v, want nil", err)
+	}
+}
+
+func TestSpawnSameStateDoesNotRace(t *testing.T) {
+	// The refused Spawn used to write Self and put it back, racing with the owner's reads.
+	s := newSup(t)
+	c := &counter{}
+	r := Spawn(s, c)
+	in, rel := make(chan struct{}), make(chan struct{})
+	r.Send(func(c *counter) {
+		close(in)
+		<-rel
+		for range 100 {
+			_ = c.Self()
+		}
+	})
+	<-in
+	close(rel)
+	mustPanic(t, "already belongs", func() { Spawn(s, c) })
+	get(t, r, func(*counter) int { return 0 })
+}
+
+func TestSpawnNilEmbeddedBase(t *testing.T) {
+	type byPointer struct{ *Base[byPointer] }
+	s := newSup(t)
+	mustPanic(t, "actor: Spawn: state embeds a nil *Base", func() { Spawn(s, &byPointer{}) })
+}
+
+func TestStopEndsOnStartPanicLoop(t *testing.T) {
+	// With a window shorter than a restart, an OnStart that always panics restarts for
+	// ever; Stop must still end the actor.
+	s := NewSupervisor(context.Background())
+	r := Spawn(s, &hooked{onStart: func(*hooked) { panic("always") }}, WithRestart(1, time.Nanosecond))
+	r.Stop()
+	var pe *PanicError
+	if err := r.Wait(); !errors.As(err, &pe) {
+		t.Fatalf("Wait = %v, want the *PanicError of OnStart", err)
+	}
+	s.Wait()
 }

@@ -32,8 +32,8 @@
 //     the effects of those before it.
 //   - No lost message: a send that returned nil runs exactly once, unless the actor fails
 //     before it runs; one that returned an error never runs.
-//   - No hung caller: [Ask] and [Ref.SendContext] return when their context ends, and at
-//     once when the actor stops or fails.
+//   - No hung caller: [Ask] and [Ref.SendContext] return no later than their context's
+//     end or the actor's; a caller whose message a failure dropped is released at once.
 //   - No leak: every goroutine the package starts belongs to a Supervisor, and
 //     [Supervisor.Wait] returns only after all of them have ended.
 //   - Failures are values: a panic in a message becomes a [*PanicError] with its stack;

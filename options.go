@@ -6,12 +6,14 @@ import "time"
 // and [WithRestart]; each checks its arguments when it is made, so a bad value panics on the
 // line that wrote it.
 type Option interface {
-	apply(*config)
+	apply(config) config
 }
 
-type optionFunc func(*config)
+// optionFunc passes the config by value, so that it does not escape to the heap through
+// the interface call and Spawn makes one allocation fewer.
+type optionFunc func(config) config
 
-func (f optionFunc) apply(c *config) { f(c) }
+func (f optionFunc) apply(c config) config { return f(c) }
 
 type config struct {
 	name          string
@@ -28,7 +30,7 @@ func newConfig(opts []Option) config {
 		if o == nil {
 			panic("actor: Spawn: nil Option")
 		}
-		o.apply(&c)
+		c = o.apply(c)
 	}
 	return c
 }
@@ -37,11 +39,15 @@ func newConfig(opts []Option) config {
 // [Ref.Wait] and [Supervisor.Wait] return, and as the pprof label actor=<name> on the
 // goroutine that runs the actor, so CPU profiles and goroutine dumps tell actors apart.
 // Names need not be unique. It panics if name is empty.
+//
+// An actor without a name gets one made from its type, such as "Monitor#3", when something
+// first asks for it, and its goroutine carries the label actor=<type>, such as
+// actor=Monitor: the same for all actors of the type, which keeps unnamed actors cheap.
 func WithName(name string) Option {
 	if name == "" {
 		panic("actor: WithName: empty name")
 	}
-	return optionFunc(func(c *config) { c.name = name })
+	return optionFunc(func(c config) config { c.name = name; return c })
 }
 
 // WithMailboxSize bounds the mailbox to n messages that have been accepted but not yet
@@ -52,7 +58,7 @@ func WithMailboxSize(n int) Option {
 	if n < 1 {
 		panic("actor: WithMailboxSize: size must be at least 1")
 	}
-	return optionFunc(func(c *config) { c.bound = n })
+	return optionFunc(func(c config) config { c.bound = n; return c })
 }
 
 // WithRestart makes the actor survive panics: a message that panics is dropped (its [Ask]
@@ -67,7 +73,7 @@ func WithRestart(max int, within time.Duration) Option {
 	if within <= 0 {
 		panic("actor: WithRestart: within must be positive")
 	}
-	return optionFunc(func(c *config) { c.restartMax, c.restartWithin = max, within })
+	return optionFunc(func(c config) config { c.restartMax, c.restartWithin = max, within; return c })
 }
 
 // restarter counts recent panics for WithRestart.

@@ -2,8 +2,7 @@ package actor
 
 import (
 	"context"
-	"fmt"
-	"reflect"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -21,6 +20,7 @@ type Ref[T any] struct {
 	bound   int          // mailbox size; 0 means unbounded
 	restart *restarter   // nil without WithRestart; used only by the running activation
 	runFn   func() error // r.run, bound once so that starting an activation does not allocate
+	named   bool         // WithName gave the name
 	member  member       // r's entry in sup's list of live actors; guarded by sup.mu
 
 	mu       sync.Mutex
@@ -36,11 +36,12 @@ type Ref[T any] struct {
 
 	// Owned by the running activation. Activations run one at a time, and each one starts
 	// after the previous one has released mu, so these need no lock of their own.
-	batch   []envelope[T]   // messages taken from queue; batch[next] runs next
-	next    int             //
-	started bool            // OnStart has run (since the last restart)
-	phase   phase           // what the activation is running, for the panic handler
-	labels  context.Context // pprof labels naming the actor, made on the first activation
+	batch    []envelope[T]   // messages taken from queue; batch[next] runs next
+	next     int             //
+	started  bool            // OnStart has run (since the last restart)
+	finished bool            // finish has been called; it runs once
+	phase    phase           // what the activation is running, for the panic handler
+	labels   context.Context // pprof labels naming the actor, made on the first activation
 }
 
 // envelope is one accepted message: a plain message or an Ask's call.
@@ -95,7 +96,9 @@ func (r *Ref[T]) Send(msg func(*T)) error {
 // SendContext is [Ref.Send] that, when a bounded mailbox is full, waits for room instead of
 // failing. It returns ctx's error if ctx ends first, and [ErrStopped] if the actor is
 // stopped while it waits. If ctx is already done when it is called, it returns ctx's error
-// even if there is room. A SendContext that returns an error never runs msg.
+// even if there is room. A SendContext that returns an error never runs msg. An actor that
+// calls it on its own full mailbox waits until ctx ends, since only the actor itself could
+// make room: use [Ref.Enqueue] for follow-ups.
 func (r *Ref[T]) SendContext(ctx context.Context, msg func(*T)) error {
 	r.check("SendContext")
 	if ctx == nil {
@@ -255,11 +258,7 @@ func (r *Ref[T]) String() string {
 	defer r.mu.Unlock()
 	if r.name == "" {
 		// Built on first use, so that actors nobody names or prints never pay for it.
-		t := reflect.TypeFor[T]().Name()
-		if t == "" {
-			t = "actor"
-		}
-		r.name = fmt.Sprintf("%s#%d", t, r.id)
+		r.name = typeName[T]() + "#" + strconv.FormatUint(r.id, 10)
 	}
 	return r.name
 }
@@ -288,6 +287,10 @@ func Ask[T, R any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)) (R, e
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
+	// Each Ask makes its own channel. Recycling them through a sync.Pool would save an
+	// allocation, but a channel made inside a testing/synctest bubble must not be used
+	// outside it (and one made outside is not durably blocking inside), so a shared pool
+	// would break users' synctest tests.
 	c := &call[T, R]{fn: fn, done: make(chan struct{})}
 	if err := r.accept(ctx, envelope[T]{call: c}, waitForRoom); err != nil {
 		return zero, err

@@ -39,7 +39,8 @@ type member struct {
 
 // NewSupervisor returns a Supervisor whose actors run until [Supervisor.Stop] is called, ctx
 // ends, or one of them fails. It starts one goroutine, which waits for that moment and then
-// stops the actors. It panics if ctx is nil.
+// stops the actors; a Supervisor that is never stopped keeps it, so stop every Supervisor
+// (or cancel its ctx) and call [Supervisor.Wait]. It panics if ctx is nil.
 func NewSupervisor(ctx context.Context) *Supervisor {
 	if ctx == nil {
 		panic("actor: NewSupervisor: nil Context")
@@ -64,7 +65,14 @@ func NewSupervisor(ctx context.Context) *Supervisor {
 // Cancelling the context given to [NewSupervisor] has the same effect.
 func (s *Supervisor) Stop() {
 	s.check("Stop")
-	s.once.Do(func() { close(s.stop) })
+	s.once.Do(func() {
+		// Set here rather than only in the drain, so that a Spawn after Stop has
+		// returned is refused however late the drain starts.
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+		close(s.stop)
+	})
 }
 
 // Wait blocks until s has been stopped (by [Supervisor.Stop], its context, or a failure)
