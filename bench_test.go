@@ -14,8 +14,9 @@ import (
 	"time"
 )
 
-// Every benchmark here runs the actor and a baseline as sibling sub-benchmarks ("actor" and
-// "chan", or "goroutine" for BenchmarkIdle), so that benchstat shows the ratio from one run.
+// Every benchmark here runs the actor and a baseline as sibling sub-benchmarks named
+// impl=actor and impl=chan (impl=goroutine for BenchmarkIdle), so that
+// `benchstat -col /impl` shows the ratio from one run.
 // The baseline is what people write without this package: one goroutine draining a buffered
 // chan func().
 //
@@ -53,8 +54,8 @@ var benchMailboxes = []struct {
 	name string
 	make func() benchMailbox
 }{
-	{"actor", func() benchMailbox { return newBenchActorBox() }},
-	{"chan", func() benchMailbox { return newBenchChanBox(benchChanBuffer) }},
+	{"impl=actor", func() benchMailbox { return newBenchActorBox() }},
+	{"impl=chan", func() benchMailbox { return newBenchChanBox(benchChanBuffer) }},
 }
 
 type benchActorBox struct {
@@ -124,7 +125,7 @@ func (c *benchChanBox) close() error {
 // final flush, and so the messages still queued, out of the measurement.
 func BenchmarkSend(b *testing.B) {
 	for _, producers := range []int{1, 4} {
-		b.Run(fmt.Sprintf("%dproducers", producers), func(b *testing.B) {
+		b.Run(fmt.Sprintf("producers=%d", producers), func(b *testing.B) {
 			for _, m := range benchMailboxes {
 				b.Run(m.name, func(b *testing.B) { benchSend(b, m.make(), producers) })
 			}
@@ -186,7 +187,7 @@ func BenchmarkAsk(b *testing.B) {
 // has ended. The baseline starts a goroutine on a fresh channel, sends it one func, closes
 // the channel and waits until the goroutine has exited.
 func BenchmarkSpawnStop(b *testing.B) {
-	b.Run("actor", func(b *testing.B) {
+	b.Run("impl=actor", func(b *testing.B) {
 		sup := NewSupervisor(context.Background())
 		// One state for every actor: each has ended (Wait) before the next is spawned, and
 		// the baseline allocates no state either, so allocs/op counts the actor alone.
@@ -208,7 +209,7 @@ func BenchmarkSpawnStop(b *testing.B) {
 			b.Errorf("%d messages ran in %d iterations", st.n, b.N)
 		}
 	})
-	b.Run("chan", func(b *testing.B) {
+	b.Run("impl=chan", func(b *testing.B) {
 		n := 0
 		incr := func() { n++ }
 		var exited sync.WaitGroup
@@ -287,7 +288,7 @@ func BenchmarkPingPong(b *testing.B) {
 		hops := float64(b.N) * benchPairs * benchHops
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/hops, "ns/hop")
 	}
-	b.Run("actor", func(b *testing.B) {
+	b.Run("impl=actor", func(b *testing.B) {
 		sup := NewSupervisor(context.Background())
 		var done sync.WaitGroup
 		firsts := make([]*Ref[benchPinger], benchPairs)
@@ -323,7 +324,7 @@ func BenchmarkPingPong(b *testing.B) {
 			}
 		}
 	})
-	b.Run("chan", func(b *testing.B) {
+	b.Run("impl=chan", func(b *testing.B) {
 		var done, exited sync.WaitGroup
 		firsts := make([]*benchChanPinger, benchPairs)
 		sides := make([]*benchChanPinger, 0, 2*benchPairs)
@@ -389,7 +390,7 @@ func BenchmarkIdle(b *testing.B) {
 		n = 2_000
 	}
 	for _, kind := range []string{"actor", "goroutine"} {
-		b.Run(kind, func(b *testing.B) {
+		b.Run("impl="+kind, func(b *testing.B) {
 			var bytes, goroutines float64
 			runs := 0
 			for b.Loop() {
