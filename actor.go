@@ -310,6 +310,9 @@ func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
 	}
 	// Deferred, so that the actor ends even if OnStop below calls runtime.Goexit.
 	defer func() {
+		// Forgotten before Done closes, so that a supervisor whose actors have all been
+		// waited for holds none of them.
+		r.sup.unlink(&r.member)
 		r.mu.Lock()
 		r.err, r.ended = err, true
 		if r.done == nil {
@@ -318,7 +321,6 @@ func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
 			close(r.done)
 		}
 		r.mu.Unlock()
-		r.sup.unlink(&r.member)
 	}()
 	if h, ok := any(r.state).(interface{ OnStop() }); ok && onStop {
 		r.phase = inStop
