@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -539,4 +540,162 @@ func benchIdleGoroutines(t *testing.T, n int) (bytes, goroutines float64) {
 	g1 := runtime.NumGoroutine()
 	runtime.KeepAlive(chans)
 	return float64(int64(after-before)) / float64(n), float64(g1-g0) / float64(n)
+}
+
+// benchNamed reports whether -test.bench names the benchmark explicitly, for the big
+// benchmarks that a plain `-bench .` (as in CI) should skip.
+func benchNamed(name string) bool {
+	f := flag.Lookup("test.bench")
+	return f != nil && strings.Contains(f.Value.String(), name)
+}
+
+// BenchmarkMillion spawns a million actors, asks each one once, and stops them all,
+// reporting the heap at its peak (all actors alive, each having run one message). The
+// baseline holds a goroutine per actor. Skipped unless -bench names it.
+func BenchmarkMillion(b *testing.B) {
+	if !benchNamed("Million") {
+		b.Skip("run with -bench Million")
+	}
+	const n = 1_000_000
+	peak := func() float64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return float64(ms.HeapAlloc+ms.StackInuse) / (1 << 20)
+	}
+	b.Run("impl=actor", func(b *testing.B) {
+		var mb float64
+		for b.Loop() {
+			sup := NewSupervisor(context.Background())
+			refs := make([]*Ref[benchCounter], n)
+			for i := range refs {
+				refs[i] = Spawn(sup, &benchCounter{})
+			}
+			for _, r := range refs {
+				if _, err := Ask(context.Background(), r, benchIncrGet); err != nil {
+					b.Fatal(err)
+				}
+			}
+			mb = peak()
+			sup.Stop()
+			benchCheck(b, "Supervisor.Wait", sup.Wait())
+		}
+		b.ReportMetric(mb, "peak-MB")
+	})
+	b.Run("impl=goroutine", func(b *testing.B) {
+		var mb float64
+		for b.Loop() {
+			chans := make([]chan func(), n)
+			var wg sync.WaitGroup
+			for i := range chans {
+				ch := make(chan func(), 1)
+				chans[i] = ch
+				wg.Go(func() {
+					for f := range ch {
+						f()
+					}
+				})
+			}
+			for _, ch := range chans {
+				reply := make(chan struct{})
+				ch <- func() { close(reply) }
+				<-reply
+			}
+			mb = peak()
+			for _, ch := range chans {
+				close(ch)
+			}
+			wg.Wait()
+		}
+		b.ReportMetric(mb, "peak-MB")
+	})
+}
+
+// skyNode is one node of skynet: a leaf reports its id; an inner node spawns ten
+// children and reports the sum of their reports.
+type skyNode struct {
+	Base[skyNode]
+	parent  *Ref[skyNode]
+	root    chan int64 // the root reports here
+	sum     int64
+	pending int
+}
+
+func skyStart(sup *Supervisor, parent *Ref[skyNode], root chan int64, num, size int64) {
+	r := Spawn(sup, &skyNode{parent: parent, root: root})
+	r.Send(func(n *skyNode) {
+		if size == 1 {
+			n.report(num)
+			return
+		}
+		size /= 10
+		n.pending = 10
+		for i := range int64(10) {
+			skyStart(sup, n.Self(), nil, num+i*size, size)
+		}
+	})
+}
+
+func (n *skyNode) add(v int64) {
+	n.sum += v
+	if n.pending--; n.pending == 0 {
+		n.report(n.sum)
+	}
+}
+
+func (n *skyNode) report(v int64) {
+	if n.parent != nil {
+		n.parent.Send(func(p *skyNode) { p.add(v) })
+	} else {
+		n.root <- v
+	}
+	n.Self().Stop()
+}
+
+func skynetGoroutines(c chan int64, num, size int64) {
+	if size == 1 {
+		c <- num
+		return
+	}
+	rc := make(chan int64, 10)
+	size /= 10
+	for i := range int64(10) {
+		go skynetGoroutines(rc, num+i*size, size)
+	}
+	var sum int64
+	for range 10 {
+		sum += <-rc
+	}
+	c <- sum
+}
+
+// BenchmarkSkynet runs the skynet benchmark: a tree of 1,000,000 leaves (1,111,111 nodes)
+// that sum their ids, as actors and as the classic goroutines-and-channels version.
+// Skipped unless -bench names it.
+func BenchmarkSkynet(b *testing.B) {
+	if !benchNamed("Skynet") {
+		b.Skip("run with -bench Skynet")
+	}
+	const leaves, want = 1_000_000, 499999500000
+	b.Run("impl=actor", func(b *testing.B) {
+		for b.Loop() {
+			sup := NewSupervisor(context.Background())
+			root := make(chan int64, 1)
+			skyStart(sup, nil, root, 0, leaves)
+			if got := <-root; got != want {
+				b.Fatalf("skynet sum = %d, want %d", got, want)
+			}
+			sup.Stop()
+			benchCheck(b, "Supervisor.Wait", sup.Wait())
+		}
+	})
+	b.Run("impl=goroutine", func(b *testing.B) {
+		for b.Loop() {
+			c := make(chan int64, 1)
+			go skynetGoroutines(c, 0, leaves)
+			if got := <-c; got != want {
+				b.Fatalf("skynet sum = %d, want %d", got, want)
+			}
+		}
+	})
 }
