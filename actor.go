@@ -217,14 +217,14 @@ func (r *Ref[T]) restartable() bool {
 	return r.restart.allow(time.Now())
 }
 
-// abortCurrent drops the message that panicked or called Goexit, telling its Ask why.
+// abortCurrent drops the message that panicked or called Goexit, telling its Ask why. The
+// message was claimed, so nobody else drops it; its slot is empty if it had completed.
 func (r *Ref[T]) abortCurrent(err error) {
 	if r.phase != inMessage || r.next >= len(r.batch) {
 		return
 	}
 	e := r.batch[r.next]
 	r.batch[r.next] = envelope[T]{}
-	r.next++
 	if e.call != nil {
 		e.call.abort(err)
 	}
@@ -245,19 +245,26 @@ func (r *Ref[T]) drain() (end bool, err error) {
 			}
 			r.phase = inMessage
 		}
-		for r.next < len(r.batch) {
-			e := &r.batch[r.next]
+		for {
+			// Claim before running: once StopNow or finish has taken the rest of the
+			// batch, the claim fails and the message is theirs (see claimed).
+			i := int(r.claimed.Add(1)) - 1
+			if i >= len(r.batch) {
+				break
+			}
+			r.next = i
+			e := &r.batch[i]
 			if e.call != nil {
 				e.call.run(r.state)
 			} else {
 				e.fn(r.state)
 			}
 			*e = envelope[T]{} // let the closure be collected
-			r.next++
 		}
 
 		r.mu.Lock()
 		r.batch, r.next = r.batch[:0], 0
+		r.claimed.Store(0)
 		switch {
 		case r.bound > 0 && r.head < len(r.queue):
 			r.batch = append(r.batch, r.queue[r.head])
@@ -292,7 +299,7 @@ func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
 	r.mu.Lock()
 	r.stopping = true
 	r.wakeSenders()
-	dropped := append(r.batch[r.next:], r.queue[r.head:]...)
+	dropped := r.takeUnstarted(nil)
 	r.batch, r.queue, r.next, r.head = nil, nil, 0, 0
 	r.mu.Unlock()
 
@@ -310,11 +317,31 @@ func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
 	}
 	// Deferred, so that the actor ends even if OnStop below calls runtime.Goexit.
 	defer func() {
+		// Settle the timers and watches first: before the supervisor forgets the actor,
+		// and before Done closes, so that whoever waits for the end (Wait, or the
+		// supervisor's drain, which then stops the next actor) finds every timer stopped
+		// and every watch notice queued. err is set in the same section that takes the
+		// list: a Watch that comes after it delivers by itself.
+		r.mu.Lock()
+		r.err, r.hooksDone = err, true
+		hooks := r.hooks
+		r.hooks = nil
+		for h := hooks; h != nil; h = h.next {
+			h.linked = false
+		}
+		r.mu.Unlock()
+		// Unlinked under mu, so nobody else touches next any more.
+		for h := hooks; h != nil; {
+			next := h.next
+			h.prev, h.next = nil, nil
+			h.owner.ended(err)
+			h = next
+		}
 		// Forgotten before Done closes, so that a supervisor whose actors have all been
 		// waited for holds none of them.
 		r.sup.unlink(&r.member)
 		r.mu.Lock()
-		r.err, r.ended = err, true
+		r.ended = true
 		if r.done == nil {
 			r.done = closedChan
 		} else {
@@ -332,6 +359,66 @@ func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
 		h.OnStop()
 	}
 	return err
+}
+
+// hook is an entry in an actor's list of things to settle when it ends: its pending timers,
+// and the watches on it. It is embedded in them, so that linking one allocates nothing, and
+// it lets finish stop every timer and deliver every watch without a goroutine of its own.
+type hook struct {
+	prev, next *hook // guarded by the actor's mu
+	linked     bool  // guarded by the actor's mu; in the list
+	owner      ender // the timer or watch that embeds this hook
+}
+
+// ender is what finish calls, without the actor's lock, for each hook still linked when the
+// actor ends, with the error Wait returns.
+type ender interface{ ended(err error) }
+
+// addHook links h. Callers hold mu.
+func (r *Ref[T]) addHook(h *hook) {
+	h.prev, h.next, h.linked = nil, r.hooks, true
+	if r.hooks != nil {
+		r.hooks.prev = h
+	}
+	r.hooks = h
+}
+
+// dropHook unlinks h if it is still linked. Callers hold mu.
+func (r *Ref[T]) dropHook(h *hook) {
+	if !h.linked {
+		return
+	}
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		r.hooks = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	}
+	h.prev, h.next, h.linked = nil, nil, false
+}
+
+// takeUnstarted appends to dst every accepted message that has not started, the rest of the
+// running batch and then the queue, in order, and removes them. It is how StopNow and a
+// failure drop messages. Callers hold mu.
+//
+// The rest of the batch belongs to the activation, which claims each message before it runs
+// it and may be doing so right now, without mu. The Swap settles the race: the messages
+// from the old count on were not claimed and never will be, so they are ours; the one
+// claimed last is running (or ran) and stays the activation's. Only the slots are cleared
+// here; the slice header stays the activation's to change under mu.
+func (r *Ref[T]) takeUnstarted(dst []envelope[T]) []envelope[T] {
+	if i := int(r.claimed.Swap(claimedAll)); i < len(r.batch) {
+		dst = append(dst, r.batch[i:]...)
+		clear(r.batch[i:])
+	}
+	if r.head < len(r.queue) {
+		dst = append(dst, r.queue[r.head:]...)
+		clear(r.queue[r.head:])
+	}
+	r.queue, r.head = r.queue[:0], 0
+	return dst
 }
 
 // failure makes cause the error that leaves the actor through Wait: a *PanicError already

@@ -8,18 +8,20 @@ import (
 )
 
 var (
-	// ErrStopped is returned by [Ref.Send], [Ref.SendContext], [Ref.Enqueue] and [Ask] once
-	// the actor has been told to stop or has ended, and by [Ask] for a request that the actor
-	// dropped because it failed before running it. [Ref.Wait] returns it for a Ref that
-	// [Spawn] made on a supervisor that was already stopped.
+	// ErrStopped is returned by [Ref.Send], [Ref.SendContext], [Ref.Enqueue], [Ask] and
+	// [Request] once the actor has been told to stop or has ended, and by [Ask] (or given as
+	// [Request]'s reply) for a call that the actor dropped, by [Ref.StopNow] or because it
+	// failed before running it. [Ref.Wait] returns it for a Ref that [Spawn] made on a
+	// supervisor that was already stopped, and [Watch] reports it for such a Ref.
 	ErrStopped = errors.New("actor: stopped")
 
-	// ErrMailboxFull is returned by [Ref.Send] when the actor was spawned with
+	// ErrMailboxFull is returned by [Ref.Send] and [Request] when the actor was spawned with
 	// [WithMailboxSize] and that many messages already wait in its mailbox.
 	ErrMailboxFull = errors.New("actor: mailbox full")
 
-	// ErrNilMessage is returned by the send methods of [Ref] for a nil message, and by [Ask]
-	// for a nil function. Nothing is queued.
+	// ErrNilMessage is returned by the send methods of [Ref] for a nil message, by [Ask] for
+	// a nil function, and by [Request] for a nil function or reply handler. Nothing is
+	// queued.
 	ErrNilMessage = errors.New("actor: nil message")
 
 	// ErrGoexit is the failure of an actor whose message, OnStart or OnStop hook called

@@ -23,26 +23,42 @@ type Ref[T any] struct {
 	named   bool         // WithName gave the name
 	member  member       // r's entry in sup's list of live actors; guarded by sup.mu
 
-	mu       sync.Mutex
-	name     string        // guarded by mu; built on first use unless WithName set it
-	queue    []envelope[T] // guarded by mu; accepted messages not yet taken
-	head     int           // guarded by mu; bounded mailboxes pop from queue[head]
-	running  bool          // guarded by mu; an activation is scheduled or running
-	stopping bool          // guarded by mu; set once by Stop or failure: sends fail from now on
-	ended    bool          // guarded by mu; set once, after OnStop, when Wait may return
-	err      error         // guarded by mu; Wait's result, set before ended
-	done     chan struct{} // guarded by mu; made on first use, closed when ended is set
-	room     chan struct{} // guarded by mu; closed when a full mailbox frees a slot or stops
+	mu        sync.Mutex
+	name      string        // guarded by mu; built on first use unless WithName set it
+	queue     []envelope[T] // guarded by mu; accepted messages not yet taken
+	head      int           // guarded by mu; bounded mailboxes pop from queue[head]
+	running   bool          // guarded by mu; an activation is scheduled or running
+	stopping  bool          // guarded by mu; set once by Stop, StopNow or failure: sends fail
+	ended     bool          // guarded by mu; set once, after OnStop, when Wait may return
+	hooksDone bool          // guarded by mu; set once, just before ended, when hooks are settled
+	err       error         // guarded by mu; Wait's result, set before ended
+	done      chan struct{} // guarded by mu; made on first use, closed when ended is set
+	room      chan struct{} // guarded by mu; closed when a full mailbox frees a slot or stops
+	hooks     *hook         // guarded by mu; pending timers and watches, settled when the actor ends
 
 	// Owned by the running activation. Activations run one at a time, and each one starts
-	// after the previous one has released mu, so these need no lock of their own.
-	batch    []envelope[T]   // messages taken from queue; batch[next] runs next
-	next     int             //
-	started  bool            // OnStart has run (since the last restart)
-	finished bool            // finish has been called; it runs once
-	phase    phase           // what the activation is running, for the panic handler
-	labels   context.Context // pprof labels naming the actor, made on the first activation
+	// after the previous one has released mu, so these need no lock of their own. The
+	// activation changes the slice header of batch only under mu, so that StopNow and
+	// finish can take the rest of a batch away under mu (see claimed).
+	batch    []envelope[T] // messages taken from queue, run in order
+	next     int           // index in batch of the message running (or last run)
+	started  bool          // OnStart has run (since the last restart)
+	finished bool          // finish has been called; it runs once
+	phase    phase         // what the activation is running, for the panic handler
+	// claimed is how many messages of batch the activation has claimed: it claims each one
+	// with an Add before it runs it. StopNow and finish swap in claimedAll under mu, and
+	// the messages from the old value on are theirs to drop, so that every message of a
+	// batch is either run or dropped, exactly once, and StopNow knows how many it
+	// dropped. Reset under mu when a batch is taken. Here it fills padding, and shares a
+	// cache line with batch rather than with mu, which senders contend for.
+	claimed atomic.Uint32
+	labels  context.Context // pprof labels naming the actor, made on the first activation
 }
+
+// claimedAll is what StopNow and finish swap into claimed to take the rest of the batch: no
+// claim at or above it succeeds. The few Adds that can follow it (one per failed claim before
+// the activation ends) cannot wrap, and no batch holds 2^31 messages (48 GiB of envelopes).
+const claimedAll = 1 << 31
 
 // envelope is one accepted message: a plain message or an Ask's call.
 type envelope[T any] struct {
@@ -180,10 +196,10 @@ func (r *Ref[T]) accept(ctx context.Context, e envelope[T], mode sendMode) error
 // Stop tells the actor to stop and returns at once; [Ref.Wait] waits for it to end.
 //
 // From the moment Stop is called, every send returns [ErrStopped]. Messages accepted before
-// it still run, in order; then OnStop runs if T has it; then the actor ends and Wait returns
-// nil. Stop is safe from any goroutine and from inside the actor's own messages (where
-// waiting would deadlock, which is why it does not wait). Calling it again, or after the
-// actor has ended, does nothing.
+// it still run, in order ([Ref.StopNow] drops them instead); then OnStop runs if T has it;
+// then the actor ends and Wait returns nil. Stop is safe from any goroutine and from inside
+// the actor's own messages (where waiting would deadlock, which is why it does not wait).
+// Calling it again, or after the actor has ended, does nothing.
 func (r *Ref[T]) Stop() {
 	r.check("Stop")
 	r.stop()
@@ -191,6 +207,11 @@ func (r *Ref[T]) Stop() {
 
 func (r *Ref[T]) stop() {
 	r.mu.Lock()
+	r.stopLocked()
+}
+
+// stopLocked is stop for a caller that holds mu, which it releases.
+func (r *Ref[T]) stopLocked() {
 	if r.stopping {
 		r.mu.Unlock()
 		return
@@ -212,6 +233,36 @@ func (r *Ref[T]) stop() {
 	r.mu.Unlock()
 	// Idle, no hook: there is nothing to run, so end here rather than start a goroutine.
 	r.finish(nil, false)
+}
+
+// StopNow stops the actor after the message it is running, dropping every message that has
+// not started, and returns how many it dropped.
+//
+// It returns at once; [Ref.Wait] waits for the actor to end. The messages it drops are all
+// those the mailbox accepted that had not started when StopNow was called, including timer
+// ticks, watch notices and replies that were queued; none of them runs, and each is counted,
+// so nothing is dropped silently. Their [Ask]s return [ErrStopped] and their [Request]s get
+// it as their reply, at once, without waiting for the running message. From the moment
+// StopNow is called every send returns ErrStopped, as after [Ref.Stop]. The message that is
+// running finishes; then OnStop runs if T has it, the actor ends, and Wait returns nil,
+// unless that message fails the actor.
+//
+// StopNow is safe from any goroutine and from inside the actor's own messages, where it
+// means "this is the last message". It may follow Stop, to give up on a graceful drain;
+// calling it again, or after the actor has ended, drops nothing and returns 0.
+func (r *Ref[T]) StopNow() (dropped int) {
+	r.check("StopNow")
+	r.mu.Lock()
+	taken := r.takeUnstarted(nil)
+	r.stopLocked() // unlocks mu
+	// Released after the lock, since an abort may send a reply to another actor, or to
+	// this one, which refuses it: it is stopping.
+	for _, e := range taken {
+		if e.call != nil {
+			e.call.abort(ErrStopped)
+		}
+	}
+	return len(taken)
 }
 
 // wakeSenders releases every SendContext and Ask waiting for room. Callers hold mu.

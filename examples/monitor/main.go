@@ -3,9 +3,9 @@
 // prints it and counts it. On the way out it checks that every update a monitor sent was
 // received.
 //
-// It shows a self-rescheduling actor that waits between polls without blocking its
-// mailbox, and a supervisor that stops actors in reverse spawn order, so that the monitors'
-// last updates still reach the aggregator.
+// It shows a self-rescheduling actor that waits between polls with Self().After, without
+// blocking its mailbox or owning a timer, and a supervisor that stops actors in reverse
+// spawn order, so that the monitors' last updates still reach the aggregator.
 //
 // It runs until you type q and Enter, stdin ends, Ctrl-C (or SIGTERM) arrives, or -duration
 // passes. Flags:
@@ -49,9 +49,8 @@ type Monitor struct {
 	name     string
 	agg      *actor.Ref[Aggregator]
 	interval time.Duration
-	rng      *rand.Rand  // seeded per monitor, so a run is repeatable but monitors differ
-	sent     int         // updates the aggregator accepted
-	timer    *time.Timer // the pending next poll; stopped by OnStop
+	rng      *rand.Rand // seeded per monitor, so a run is repeatable but monitors differ
+	sent     int        // updates the aggregator accepted
 }
 
 func (m *Monitor) poll() {
@@ -73,20 +72,11 @@ func (m *Monitor) poll() {
 	m.sent++
 
 	// Sleeping here would hold the actor's goroutine, and everything queued behind the
-	// poll, the supervisor's drain included, would wait out the pause. A timer re-enqueues
-	// the poll instead, and the actor stays idle in between. The callback runs on the
-	// timer's goroutine, so it touches only the Ref, never m. Once the monitor is stopping,
-	// Enqueue returns ErrStopped and the loop ends.
-	self := m.Self()
-	m.timer = time.AfterFunc(m.interval, func() { _ = self.Enqueue((*Monitor).poll) })
-}
-
-// OnStop cancels the pending poll. A poll already queued before Stop still runs, and it
-// arms a new timer; this hook runs after it, so no timer of the monitor outlives it.
-func (m *Monitor) OnStop() {
-	if m.timer != nil {
-		m.timer.Stop()
-	}
+	// poll, the supervisor's drain included, would wait out the pause. After queues the
+	// next poll instead, and the actor stays idle in between. Nothing needs cancelling on
+	// the way out: once the monitor is stopping, a pending timer queues nothing and After
+	// arms none, and the monitor's timers are stopped when it ends.
+	m.Self().After(m.interval, (*Monitor).poll)
 }
 
 func main() { os.Exit(run()) }

@@ -1,0 +1,90 @@
+package actor
+
+import "sync/atomic"
+
+// Watch delivers one message to watcher when target ends: it calls onEnd on watcher with the
+// error target's [Ref.Wait] returns (nil after a graceful stop). It returns a func that
+// cancels the watch.
+//
+// The notice is queued after target's OnStop has returned and before target's Done closes,
+// so once target's Wait has returned the notice is in watcher's mailbox, and stopping the
+// watcher after that still runs it. That is the order in which a [Supervisor] stops its
+// actors (in reverse spawn order, each after the previous one has ended), so a watcher
+// spawned before its target hears of the target's end even when a failure stops them all.
+// The notice goes through watcher's mailbox like [Ref.Enqueue], ignoring its bound; if
+// watcher is stopping or has ended by then, it is dropped (so an actor that watches itself
+// is never told). Watching a target that has already ended sends the notice at once.
+//
+// Watch never blocks and starts no goroutine: the watch is a record in target that target
+// settles when it ends. It is safe from any goroutine and from inside any actor's messages.
+// Each call is a watch of its own, with its own notice. cancel prevents the notice if onEnd
+// has not started, even if the notice is already in watcher's mailbox, and forgets the
+// watch, so that watching and cancelling many times leaves nothing in target. It is safe
+// from any goroutine, and calling it again does nothing. It panics if watcher or target is
+// nil, or onEnd is nil.
+func Watch[W, T any](watcher *Ref[W], target *Ref[T], onEnd func(*W, error)) (cancel func()) {
+	watcher.check("Watch")
+	target.check("Watch")
+	if onEnd == nil {
+		panic("actor: Watch: nil onEnd")
+	}
+	w := &watch[W, T]{watcher: watcher, target: target, onEnd: onEnd}
+	w.owner = w
+	target.mu.Lock()
+	if target.hooksDone || target.ended {
+		// finish has settled the hooks already, or will never run (a Ref that Spawn
+		// made stopped); err was set with either flag, so it is final.
+		err := target.err
+		target.mu.Unlock()
+		w.ended(err)
+		return w.cancel
+	}
+	target.addHook(&w.hook)
+	target.mu.Unlock()
+	return w.cancel
+}
+
+// watch is one Watch: a hook in target's list until target ends or it is cancelled, then a
+// notice in watcher's mailbox (it is a request[W], so sending it allocates nothing).
+type watch[W, T any] struct {
+	hook
+	watcher *Ref[W]
+	target  *Ref[T]
+	onEnd   func(*W, error)
+	err     error // target's Wait error; written before the notice is queued
+
+	// state is watchPending until the notice starts (watchDone), or cancel or a drop wins.
+	state atomic.Int32
+}
+
+const (
+	watchPending int32 = iota
+	watchDone
+)
+
+// ended sends the notice; finish calls it without target's lock.
+func (w *watch[W, T]) ended(err error) {
+	w.err = err
+	if w.watcher.accept(nil, envelope[W]{call: w}, ignoreBound) != nil {
+		w.state.Store(watchDone) // watcher is stopping: nobody left to tell
+	}
+}
+
+func (w *watch[W, T]) run(x *W) {
+	if w.state.CompareAndSwap(watchPending, watchDone) {
+		w.onEnd(x, w.err)
+	}
+}
+
+// abort: watcher dropped the notice (it failed or was stopped at once), or onEnd panicked.
+func (w *watch[W, T]) abort(error) { w.state.Store(watchDone) }
+
+func (w *watch[W, T]) cancel() {
+	if !w.state.CompareAndSwap(watchPending, watchDone) {
+		return // delivered or dropped: target has let go of it already
+	}
+	t := w.target
+	t.mu.Lock()
+	t.dropHook(&w.hook) // a no-op if target has ended and settled it
+	t.mu.Unlock()
+}
