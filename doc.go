@@ -10,7 +10,9 @@
 // [Base] reaches its own Ref with Self and schedules follow-ups with Self().Enqueue.
 // [Ref.Stop] asks an actor to finish what it has accepted, and [Ref.Wait] joins it. The
 // Supervisor, built on errgroup, owns every actor: it stops them in reverse spawn order,
-// joins them, and turns the first failure into a stop of all the others.
+// joins them, and turns the first failure into a stop of all the others. [Ref.After] and
+// [Ref.Every] schedule messages, [Request] asks without blocking, [Watch] reports an
+// actor's end to another, and [Ref.StopNow] stops without running what is queued.
 //
 //	type Counter struct{ n int }
 //
