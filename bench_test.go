@@ -413,7 +413,7 @@ const (
 	benchIdlePrefix   = "BENCH_IDLE_RESULT"      // the child's result line
 )
 
-// benchRace reports whether the binary was built with -race.
+// benchRace reports whether the binary was built with -race (the memory test uses it too).
 func benchRace() bool {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"runtime"
-	"runtime/debug"
 	"testing"
 )
 
@@ -98,7 +97,7 @@ func TestMemoryBoundedUnderLoad(t *testing.T) {
 // grew by as peak-heap-MB.
 func BenchmarkUnboundedGrowth(b *testing.B) {
 	n := ttMemMessages
-	if ttRaceEnabled() {
+	if benchRace() {
 		n /= 4 // CI runs every benchmark once under -race; keep it under a second
 	}
 	for _, c := range []struct {
@@ -116,18 +115,4 @@ func BenchmarkUnboundedGrowth(b *testing.B) {
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		})
 	}
-}
-
-// ttRaceEnabled reports whether the test binary was built with -race.
-func ttRaceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }
