@@ -62,8 +62,8 @@ func WithMailboxSize(n int) Option {
 }
 
 // WithRestart makes the actor survive panics: a message that panics is dropped (its [Ask]
-// returns the [*PanicError]), OnStart runs again if T has it, and the actor goes on with the
-// rest of its mailbox. The panic that makes more than max within the last within fails the
+// returns the [*PanicError]), OnStart runs again if T has it (also when the actor is
+// stopping), and the actor goes on with the rest of its mailbox. The panic that makes more than max within the last within fails the
 // actor, as if it had no restart. Errors returned by OnStart and calls to [runtime.Goexit]
 // fail the actor regardless. It panics if max < 0 or within <= 0.
 func WithRestart(max int, within time.Duration) Option {

@@ -1272,3 +1272,45 @@ func TestStopNowRacesFailure(t *testing.T) {
 		s.Wait()
 	}
 }
+
+// Regression tests for the second review.
+
+func TestWatchByStoppingWatcherRegistersNothing(t *testing.T) {
+	s := newSup(t)
+	target := Spawn(s, &counter{})
+	w := Spawn(s, &counter{})
+	w.Stop()
+	w.Wait()
+	Watch(w, target, func(*counter, error) { t.Error("a stopped watcher was told") })
+	stopped := NewSupervisor(context.Background())
+	stopped.Stop()
+	Watch(Spawn(stopped, &counter{}), target, func(*counter, error) { t.Error("a stopped watcher was told") })
+	stopped.Wait()
+	if n := hookCount(target); n != 0 {
+		t.Fatalf("target holds %d watches of stopped watchers, want 0", n)
+	}
+}
+
+func TestStopNowThenPanicRestarts(t *testing.T) {
+	// A message that calls StopNow and then panics, under WithRestart: the panic is
+	// survived like any other (OnStart runs again, as WithRestart says), nothing queued
+	// runs, OnStop runs, and Wait returns nil.
+	s := newSup(t)
+	h := &hooked{}
+	r := Spawn(s, h, WithRestart(5, time.Hour))
+	release := block(t, r)
+	r.Send(func(h *hooked) {
+		h.Self().StopNow()
+		panic("after StopNow")
+	})
+	ranQueued := false
+	r.Send(func(*hooked) { ranQueued = true })
+	release()
+	if err := r.Wait(); err != nil {
+		t.Fatalf("Wait = %v, want nil (the panic was survived)", err)
+	}
+	if h.started != 2 || !h.stopped || ranQueued {
+		t.Fatalf("OnStart ran %d times, OnStop ran %v, queued message ran %v; want 2, true, false",
+			h.started, h.stopped, ranQueued)
+	}
+}

@@ -29,10 +29,12 @@ import (
 // panics, or [ErrGoexit] if it calls runtime.Goexit. So the reply comes no later than ctx's
 // end or r's, as Ask returns. It goes through replyTo's mailbox like [Ref.Enqueue], ignoring
 // its bound, so it is never refused for fullness, and onReply runs on replyTo like any
-// message. fn's effects happen before onReply runs.
+// message. When the reply carries fn's result, fn's effects happen before onReply runs; a
+// reply with ctx's error may come while fn is still running.
 //
-// Request starts no goroutine: ctx is watched with [context.AfterFunc], which is released as
-// soon as the request completes. Replies to different requests come in the order they
+// Request starts no goroutine for contexts made by package context: ctx is watched with
+// [context.AfterFunc], which is released as soon as the request completes. (For a Context
+// of another kind, AfterFunc holds a goroutine until then.) Replies to different requests come in the order they
 // complete. It panics if ctx, r or replyTo is nil.
 func Request[T, R, U any](ctx context.Context, r *Ref[T], fn func(*T) (R, error),
 	replyTo *Ref[U], onReply func(*U, R, error)) error {

@@ -10,7 +10,8 @@ import (
 // other messages. It returns a func that cancels it.
 //
 // After never blocks, and starts no goroutine until the timer fires (it is a
-// [time.AfterFunc], so it also works under testing/synctest). It is safe from any goroutine
+// [time.AfterFunc], so it also works under testing/synctest, as long as the actor's
+// supervisor and all its callers live in the same bubble). It is safe from any goroutine
 // and from inside the actor's own messages, the usual place: Self().After(d, msg) is a
 // follow-up that waits without holding the actor. Each call makes its own timer.
 //

@@ -20,8 +20,11 @@ import "sync/atomic"
 // Each call is a watch of its own, with its own notice. cancel prevents the notice if onEnd
 // has not started, even if the notice is already in watcher's mailbox, and forgets the
 // watch, so that watching and cancelling many times leaves nothing in target. It is safe
-// from any goroutine, and calling it again does nothing. It panics if watcher or target is
-// nil, or onEnd is nil.
+// from any goroutine, and calling it again does nothing. If watcher is already stopping,
+// Watch does nothing (there would be nobody to tell). A watch whose watcher ends first
+// stays in target, holding watcher, until target ends or cancel is called: cancel the
+// watches of a short-lived watcher on a long-lived target. It panics if watcher or target
+// is nil, or onEnd is nil.
 func Watch[W, T any](watcher *Ref[W], target *Ref[T], onEnd func(*W, error)) (cancel func()) {
 	watcher.check("Watch")
 	target.check("Watch")
@@ -30,6 +33,13 @@ func Watch[W, T any](watcher *Ref[W], target *Ref[T], onEnd func(*W, error)) (ca
 	}
 	w := &watch[W, T]{watcher: watcher, target: target, onEnd: onEnd}
 	w.owner = w
+	watcher.mu.Lock()
+	stopping := watcher.stopping
+	watcher.mu.Unlock()
+	if stopping {
+		w.state.Store(watchDone)
+		return w.cancel
+	}
 	target.mu.Lock()
 	if target.hooksDone || target.ended {
 		// finish has settled the hooks already, or will never run (a Ref that Spawn
