@@ -1037,3 +1037,35 @@ func TestStopEndsOnStartPanicLoop(t *testing.T) {
 	}
 	s.Wait()
 }
+
+func TestAskErr(t *testing.T) {
+	s := newSup(t)
+	r := Spawn(s, &counter{})
+	ctx := context.Background()
+	want := errors.New("refused")
+	if err := AskErr(ctx, r, func(c *counter) error { c.n = 5; return want }); err != want {
+		t.Fatalf("AskErr = %v, want %v", err, want)
+	}
+	// The effect happened before AskErr returned.
+	if r.state.n != 5 {
+		t.Fatalf("state after AskErr = %d, want 5", r.state.n)
+	}
+	if err := AskErr(ctx, r, func(c *counter) error { return nil }); err != nil {
+		t.Fatalf("AskErr = %v, want nil", err)
+	}
+	if err := AskErr[counter](ctx, r, nil); !errors.Is(err, ErrNilMessage) {
+		t.Fatalf("AskErr(nil) = %v, want ErrNilMessage", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := AskErr(cancelled, r, func(c *counter) error { c.n++; return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("AskErr(cancelled ctx) = %v, want context.Canceled", err)
+	}
+	r.Stop()
+	if err := AskErr(ctx, r, func(*counter) error { return nil }); !errors.Is(err, ErrStopped) {
+		t.Fatalf("AskErr after Stop = %v, want ErrStopped", err)
+	}
+	if r.state.n != 5 {
+		t.Fatalf("a refused AskErr ran: n = %d, want 5", r.state.n)
+	}
+}

@@ -1314,3 +1314,29 @@ func TestStopNowThenPanicRestarts(t *testing.T) {
 			h.started, h.stopped, ranQueued)
 	}
 }
+
+func TestRequestErr(t *testing.T) {
+	s := newSup(t)
+	a, b := Spawn(s, &node{}), Spawn(s, &node{})
+	ctx := context.Background()
+	want := errors.New("refused")
+	err := RequestErr(ctx, b, func(bn *node) error { bn.served++; return want }, a,
+		func(an *node, err error) { an.replies = append(an.replies, fmt.Sprint(err)) })
+	if err != nil {
+		t.Fatalf("RequestErr = %v", err)
+	}
+	get(t, b, func(*node) int { return 0 }) // b has run fn and queued the reply on a
+	if got := repliesOf(t, a); !slices.Equal(got, []string{"refused"}) {
+		t.Fatalf("replies = %q, want [refused]", got)
+	}
+	if err := RequestErr[node, node](ctx, b, nil, a, func(*node, error) {}); !errors.Is(err, ErrNilMessage) {
+		t.Errorf("RequestErr(nil fn) = %v, want ErrNilMessage", err)
+	}
+	if err := RequestErr[node, node](ctx, b, func(*node) error { return nil }, a, nil); !errors.Is(err, ErrNilMessage) {
+		t.Errorf("RequestErr(nil onReply) = %v, want ErrNilMessage", err)
+	}
+	b.Stop()
+	if err := RequestErr(ctx, b, func(*node) error { return nil }, a, func(*node, error) {}); !errors.Is(err, ErrStopped) {
+		t.Errorf("RequestErr to a stopped actor = %v, want ErrStopped", err)
+	}
+}

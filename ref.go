@@ -365,6 +365,19 @@ func Ask[T, R any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)) (R, e
 	}
 }
 
+// AskErr is [Ask] for a function that has no result to return, only an error: it runs fn
+// on the actor and returns fn's error, or why fn did not run, exactly as Ask does. Its
+// effects happen before AskErr returns. It suits method expressions of methods that
+// return an error, as in actor.AskErr(ctx, acct, (*Account).Close).
+func AskErr[T any](ctx context.Context, r *Ref[T], fn func(*T) error) error {
+	r.check("AskErr")
+	if fn == nil {
+		return ErrNilMessage
+	}
+	_, err := Ask(ctx, r, func(t *T) (struct{}, error) { return struct{}{}, fn(t) })
+	return err
+}
+
 // call is one Ask in flight.
 type call[T, R any] struct {
 	fn    func(*T) (R, error)

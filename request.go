@@ -70,6 +70,21 @@ func Request[T, R, U any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)
 	return nil
 }
 
+// RequestErr is [Request] for a function that has no result to return, only an error: it
+// queues fn for r and returns at once, and the error fn returns (or why it did not run)
+// is delivered to replyTo as a message that calls onReply with it. Its error says whether
+// a reply will come, exactly as Request's does.
+func RequestErr[T, U any](ctx context.Context, r *Ref[T], fn func(*T) error,
+	replyTo *Ref[U], onReply func(*U, error)) error {
+	r.check("RequestErr")
+	replyTo.check("RequestErr")
+	if fn == nil || onReply == nil {
+		return ErrNilMessage
+	}
+	return Request(ctx, r, func(t *T) (struct{}, error) { return struct{}{}, fn(t) },
+		replyTo, func(u *U, _ struct{}, err error) { onReply(u, err) })
+}
+
 // reqCall is one Request in flight, in r's mailbox. Whoever moves state to reqReplied sends
 // the one reply: run when fn returns, expire when ctx ends, or abort when r drops the call
 // or fn panics. run moves it from reqPending to reqStarted first, so that fn never starts
