@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,9 +69,12 @@ func Spawn[T any](s *Supervisor, state *T, opts ...Option) *Ref[T] {
 		panic("actor: Spawn: nil state")
 	}
 	cfg := newConfig(opts)
-	r := &Ref[T]{sup: s, state: state, id: nextID.Add(1), bound: cfg.bound, name: cfg.name, named: cfg.name != ""}
-	if cfg.restartMax >= 0 {
-		r.restart = &restarter{max: cfg.restartMax, within: cfg.restartWithin}
+	r := &Ref[T]{sup: s, state: state, bound: int32(cfg.bound), name: cfg.name, named: cfg.name != ""}
+	if cfg.restartMax >= 0 || cfg.bound > 0 {
+		r.x = &refExt{}
+		if cfg.restartMax >= 0 {
+			r.x.restart = &restarter{max: cfg.restartMax, within: cfg.restartWithin}
+		}
 	}
 	r.runFn = r.run
 	r.member.actor = r
@@ -86,21 +90,14 @@ func Spawn[T any](s *Supervisor, state *T, opts ...Option) *Ref[T] {
 		b.bind(r)
 	}
 	_, hasStart := any(state).(interface{ OnStart() error })
-
-	s.mu.Lock()
-	// The context check covers the moment between a failure or the parent's end and the
-	// drain setting stopped.
-	if s.stopped || s.ctx.Err() != nil {
-		s.mu.Unlock()
-		r.stopping, r.ended, r.err = true, true, ErrStopped
-		return r
-	}
 	// Set before r is in the list, where the supervisor's drain may stop it at once.
 	r.running = hasStart
-	s.link(&r.member)
-	s.mu.Unlock()
+	if !s.link(&r.member) {
+		r.running, r.stopping, r.ended, r.err = false, true, true, ErrStopped
+		return r
+	}
 	if hasStart {
-		s.group.Go(r.runFn)
+		go r.runFn()
 	}
 	return r
 }
@@ -111,26 +108,45 @@ func (r *Ref[T]) hasEnded() bool {
 	return r.ended
 }
 
-// makeLabels returns the pprof labels for r's goroutine: its name if it has one, else its
+// labelSet is the pprof labels of an actor's goroutine, behind a pointer so that a Ref
+// spends one word on them.
+type labelSet struct{ ctx context.Context }
+
+// labelSet returns the pprof labels for r's goroutine: its name if it has one, else its
 // type's name, made once per type and shared, since building labels costs five
 // allocations and about a hundred bytes that an unnamed actor would keep for life.
-func (r *Ref[T]) makeLabels() context.Context {
-	r.mu.Lock()
-	name := r.name
-	r.mu.Unlock()
-	if name != "" && r.named {
-		return pprof.WithLabels(context.Background(), pprof.Labels("actor", name))
+func (r *Ref[T]) makeLabels() *labelSet {
+	if r.named {
+		r.mu.Lock()
+		name := r.name
+		r.mu.Unlock()
+		return &labelSet{pprof.WithLabels(context.Background(), pprof.Labels("actor", name))}
 	}
 	t := reflect.TypeFor[T]()
-	if l, ok := typeLabels.Load(t); ok {
-		return l.(context.Context)
+	if l := lastLabels.Load(); l != nil && l.t == t {
+		return l.set // most programs spawn many actors of a few types, often in runs
 	}
-	l, _ := typeLabels.LoadOrStore(t, pprof.WithLabels(context.Background(), pprof.Labels("actor", typeName[T]())))
-	return l.(context.Context)
+	l, ok := typeLabels.Load(t)
+	if !ok {
+		set := &labelSet{pprof.WithLabels(context.Background(), pprof.Labels("actor", typeName[T]()))}
+		l, _ = typeLabels.LoadOrStore(t, &typeLabel{t, set})
+	}
+	lastLabels.Store(l.(*typeLabel))
+	return l.(*typeLabel).set
 }
 
-// typeLabels maps the reflect.Type of an unnamed actor's state to its pprof labels.
-var typeLabels sync.Map
+// typeLabels maps the reflect.Type of an unnamed actor's state to its *typeLabel, and
+// lastLabels holds the last one looked up, which saves hashing the type for each new
+// actor of the same type.
+var (
+	typeLabels sync.Map
+	lastLabels atomic.Pointer[typeLabel]
+)
+
+type typeLabel struct {
+	t   reflect.Type
+	set *labelSet
+}
 
 // typeName is T's name for generated actor names and labels.
 func typeName[T any]() string {
@@ -147,25 +163,28 @@ const (
 	inMessage phase = iota
 	inStart
 	inStop
+	between // between two messages: nothing of the batch is running
 )
 
-// run is one activation: an errgroup task of the supervisor that drains the mailbox and
-// ends when it is empty. At most one runs at a time; accept and stop start it.
-func (r *Ref[T]) run() error {
+// run is one activation: a goroutine that drains the mailbox and ends when it is empty. At
+// most one runs at a time; accept and stop start it, always with running set under mu, and
+// it clears running under mu as its last act, so it touches nothing of r afterwards.
+//
+// Activations are not counted by the supervisor one by one: the supervisor counts the
+// actor, once, from Spawn until its end, and the end is the activation's last act. So
+// starting one costs a goroutine and nothing shared with other actors.
+func (r *Ref[T]) run() {
 	if r.labels == nil {
 		r.labels = r.makeLabels()
 	}
-	pprof.SetGoroutineLabels(r.labels)
-	for {
-		if end, err := r.guarded(); end {
-			return err
-		}
+	pprof.SetGoroutineLabels(r.labels.ctx)
+	for !r.guarded() {
 	}
 }
 
-// guarded drains the mailbox, recovering a panic or runtime.Goexit. It returns end=false
-// when a panic was survived by a restart and the activation should go on.
-func (r *Ref[T]) guarded() (end bool, err error) {
+// guarded drains the mailbox, recovering a panic or runtime.Goexit. It returns false when a
+// panic was survived by a restart and the activation should go on.
+func (r *Ref[T]) guarded() (done bool) {
 	normal := false
 	defer func() {
 		if normal {
@@ -175,33 +194,33 @@ func (r *Ref[T]) guarded() (end bool, err error) {
 		if v == nil {
 			// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError, so a nil here
 			// means runtime.Goexit. The goroutine will end whatever we do: end the actor
-			// here, and report the failure to the supervisor directly, because errgroup
-			// counts a task that calls Goexit as a success. If the Goexit came from
-			// OnStop inside finish, the actor has ended already.
+			// here, and report the failure to the supervisor directly. If the Goexit came
+			// from OnStop inside end, the actor has ended already.
 			if r.finished {
 				return
 			}
 			r.abortCurrent(ErrGoexit)
-			r.finish(ErrGoexit, r.phase != inStop)
+			r.end(ErrGoexit, r.phase != inStop)
 			return
 		}
 		pe := newPanicError(r.String(), v)
 		r.abortCurrent(pe)
 		if r.restartable() {
 			r.started = false // run OnStart again: the place to rebuild state
-			end, err = false, nil
+			done = false
 			return
 		}
-		end, err = true, r.finish(pe, r.phase != inStop)
+		r.end(pe, r.phase != inStop)
+		done = true
 	}()
-	end, err = r.drain()
+	r.drain()
 	normal = true
-	return end, err
+	return true
 }
 
 // restartable reports whether a panic that just happened may be survived.
 func (r *Ref[T]) restartable() bool {
-	if r.restart == nil || r.phase == inStop {
+	if r.x == nil || r.x.restart == nil || r.phase == inStop {
 		return false
 	}
 	if r.phase == inStart {
@@ -214,101 +233,132 @@ func (r *Ref[T]) restartable() bool {
 			return false
 		}
 	}
-	return r.restart.allow(time.Now())
+	return r.x.restart.allow(time.Now())
 }
 
 // abortCurrent drops the message that panicked or called Goexit, telling its Ask why. The
 // message was claimed, so nobody else drops it; its slot is empty if it had completed.
 func (r *Ref[T]) abortCurrent(err error) {
-	if r.phase != inMessage || r.next >= len(r.batch) {
+	if r.phase != inMessage {
 		return
 	}
-	e := r.batch[r.next]
-	r.batch[r.next] = envelope[T]{}
-	if e.call != nil {
-		e.call.abort(err)
+	r.phase = between
+	slot := r.cur.at(&r.batch)
+	m := *slot
+	*slot = nil
+	if c, ok := m.(request[T]); ok {
+		c.abort(err)
 	}
 }
 
 // drain runs messages until the mailbox is empty. It takes them from the queue in batches
 // (all that are waiting, or one at a time for a bounded mailbox, so that its bound counts
 // every message not yet started) under one lock per batch.
-func (r *Ref[T]) drain() (end bool, err error) {
+func (r *Ref[T]) drain() {
 	for {
 		if !r.started {
 			r.started = true
 			if h, ok := any(r.state).(interface{ OnStart() error }); ok {
 				r.phase = inStart
 				if err := h.OnStart(); err != nil {
-					return true, r.finish(fmt.Errorf("OnStart: %w", err), true)
+					r.phase = between
+					r.end(fmt.Errorf("OnStart: %w", err), true)
+					return
 				}
 			}
-			r.phase = inMessage
+			r.phase = between
 		}
-		for {
-			// Claim before running: once StopNow or finish has taken the rest of the
+		for n := r.batch.n; ; {
+			// Claim before running: once StopNow or end has taken the rest of the
 			// batch, the claim fails and the message is theirs (see claimed).
-			i := int(r.claimed.Add(1)) - 1
-			if i >= len(r.batch) {
+			i := int32(r.claimed.Add(1)) - 1
+			if i >= n || i < 0 {
 				break
 			}
-			r.next = i
-			e := &r.batch[i]
-			if e.call != nil {
-				e.call.run(r.state)
-			} else {
-				e.fn(r.state)
+			slot := r.cur.advance(&r.batch, i == 0)
+			r.phase = inMessage
+			switch m := (*slot).(type) {
+			case func(*T):
+				m(r.state)
+			case request[T]:
+				m.run(r.state)
 			}
-			*e = envelope[T]{} // let the closure be collected
+			r.phase = between
+			*slot = nil // let the closure be collected
 		}
 
 		r.mu.Lock()
-		r.batch, r.next = r.batch[:0], 0
+		b := r.batch
+		r.batch, r.cur = batch{}, cursor{}
 		r.claimed.Store(0)
+		if b.head != nil {
+			// Give the segments back before the actor can go idle, so that an idle
+			// actor holds nothing, not even in a goroutine on its way out. Under mu
+			// first, so that a StopNow that was taking the rest of the batch is done.
+			r.mu.Unlock()
+			b.release()
+			r.mu.Lock()
+		}
 		switch {
-		case r.bound > 0 && r.head < len(r.queue):
-			r.batch = append(r.batch, r.queue[r.head])
-			r.queue[r.head] = envelope[T]{}
-			if r.head++; r.head == len(r.queue) {
-				r.queue, r.head = r.queue[:0], 0
-			}
+		case r.q.n > 0 && r.bound > 0:
+			r.batch = batch{one: r.q.pop(), n: 1}
 			r.wakeSenders()
-		case r.bound == 0 && len(r.queue) > 0:
-			r.batch, r.queue = r.queue, r.batch
+		case r.q.n > 0:
+			r.batch = r.q.take()
 		case !r.stopping:
 			r.running = false
 			r.mu.Unlock()
-			return true, nil
+			return
 		default:
 			r.mu.Unlock()
 			if h, ok := any(r.state).(interface{ OnStop() }); ok {
 				r.phase = inStop
 				h.OnStop()
+				r.phase = between
 			}
-			return true, r.finish(nil, false)
+			r.end(nil, false)
+			return
 		}
 		r.mu.Unlock()
 	}
 }
 
-// finish ends the actor, once: on a graceful stop with cause nil, after OnStop; on a
-// failure, with the cause, dropping what is still queued and then running OnStop if
-// onStop. It returns the error for Wait, which is nil for a graceful stop.
-func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
+// end ends the actor, once, in one order that nothing can overtake: refuse sends and drop
+// what has not started (telling their callers at once); on a failure, report it to the
+// supervisor; run OnStop if onStop (a failure's; a graceful stop has run it already);
+// settle timers and watches; then, under mu, set Wait's result, mark the actor ended,
+// close Done, and only then leave the supervisor's list, which is what the supervisor's
+// Wait waits for. Ref.Wait takes mu after Done, so when it returns the supervisor has
+// forgotten the actor too.
+//
+// It runs on the actor's goroutine, except for an idle actor without OnStop, which Stop
+// (or StopNow, or the supervisor's drain) ends on its own goroutine rather than start one
+// to do nothing: no activation runs then, and none can start, since stopping is set.
+func (r *Ref[T]) end(cause error, onStop bool) {
 	r.finished = true
 	r.mu.Lock()
 	r.stopping = true
 	r.wakeSenders()
 	dropped := r.takeUnstarted(nil)
-	r.batch, r.queue, r.next, r.head = nil, nil, 0, 0
+	b := r.batch
+	r.batch, r.cur = batch{}, cursor{}
+	if cause == nil && !onStop && dropped == nil && r.hooks == nil {
+		// A graceful end with nobody to tell: the whole end in one section.
+		r.hooksDone = true
+		r.endLocked(nil)
+		b.release()
+		return
+	}
 	r.mu.Unlock()
+	b.release()
 
 	// Release the callers of dropped Asks before anything else that may take time.
-	for _, e := range dropped {
-		if e.call != nil {
-			e.call.abort(ErrStopped)
+	for _, m := range dropped {
+		if c, ok := m.(request[T]); ok {
+			c.abort(ErrStopped)
 		}
 	}
+	var err error
 	if cause != nil {
 		err = r.failure(cause)
 		// Report at once, so that the supervisor stops the others without waiting for
@@ -317,13 +367,13 @@ func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
 	}
 	// Deferred, so that the actor ends even if OnStop below calls runtime.Goexit.
 	defer func() {
-		// Settle the timers and watches first: before the supervisor forgets the actor,
-		// and before Done closes, so that whoever waits for the end (Wait, or the
-		// supervisor's drain, which then stops the next actor) finds every timer stopped
-		// and every watch notice queued. err is set in the same section that takes the
-		// list: a Watch that comes after it delivers by itself.
+		// Settle the timers and watches first, before Done closes, so that whoever waits
+		// for the end (Wait, or the supervisor's drain, which then stops the next actor)
+		// finds every timer stopped and every watch notice queued. err is set in the
+		// same section that takes the list: a Watch that comes after it delivers by
+		// itself.
 		r.mu.Lock()
-		r.err, r.hooksDone = err, true
+		r.hooksDone = true
 		hooks := r.hooks
 		r.hooks = nil
 		for h := hooks; h != nil; h = h.next {
@@ -337,17 +387,8 @@ func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
 			h.owner.ended(err)
 			h = next
 		}
-		// Forgotten before Done closes, so that a supervisor whose actors have all been
-		// waited for holds none of them.
-		r.sup.unlink(&r.member)
 		r.mu.Lock()
-		r.ended = true
-		if r.done == nil {
-			r.done = closedChan
-		} else {
-			close(r.done)
-		}
-		r.mu.Unlock()
+		r.endLocked(err)
 	}()
 	if h, ok := any(r.state).(interface{ OnStop() }); ok && onStop {
 		r.phase = inStop
@@ -358,19 +399,33 @@ func (r *Ref[T]) finish(cause error, onStop bool) (err error) {
 		}()
 		h.OnStop()
 	}
-	return err
+}
+
+// endLocked is the last step of end, under mu, which it releases: Wait's result, ended,
+// Done, and then, last, the supervisor's list, which is what the supervisor's Wait waits
+// for; so it cannot see the actor gone before it has ended. Lock order: an actor's mu,
+// then its supervisor's.
+func (r *Ref[T]) endLocked(err error) {
+	r.err, r.ended = err, true
+	if r.done == nil {
+		r.done = closedChan
+	} else {
+		close(r.done)
+	}
+	r.sup.unlink(&r.member)
+	r.mu.Unlock()
 }
 
 // hook is an entry in an actor's list of things to settle when it ends: its pending timers,
 // and the watches on it. It is embedded in them, so that linking one allocates nothing, and
-// it lets finish stop every timer and deliver every watch without a goroutine of its own.
+// it lets end stop every timer and deliver every watch without a goroutine of its own.
 type hook struct {
 	prev, next *hook // guarded by the actor's mu
 	linked     bool  // guarded by the actor's mu; in the list
 	owner      ender // the timer or watch that embeds this hook
 }
 
-// ender is what finish calls, without the actor's lock, for each hook still linked when the
+// ender is what end calls, without the actor's lock, for each hook still linked when the
 // actor ends, with the error Wait returns.
 type ender interface{ ended(err error) }
 
@@ -407,17 +462,15 @@ func (r *Ref[T]) dropHook(h *hook) {
 // it and may be doing so right now, without mu. The Swap settles the race: the messages
 // from the old count on were not claimed and never will be, so they are ours; the one
 // claimed last is running (or ran) and stays the activation's. Only the slots are cleared
-// here; the slice header stays the activation's to change under mu.
-func (r *Ref[T]) takeUnstarted(dst []envelope[T]) []envelope[T] {
-	if i := int(r.claimed.Swap(claimedAll)); i < len(r.batch) {
-		dst = append(dst, r.batch[i:]...)
-		clear(r.batch[i:])
+// here; the batch itself stays the activation's to change under mu.
+func (r *Ref[T]) takeUnstarted(dst []any) []any {
+	if i := int32(r.claimed.Swap(claimedAll)); i >= 0 && i < r.batch.n {
+		r.batch.each(i, func(m *any) { dst = append(dst, *m); *m = nil })
 	}
-	if r.head < len(r.queue) {
-		dst = append(dst, r.queue[r.head:]...)
-		clear(r.queue[r.head:])
+	if r.q.n > 0 {
+		r.q.each(0, func(m *any) { dst = append(dst, *m); *m = nil })
+		r.q.release()
 	}
-	r.queue, r.head = r.queue[:0], 0
 	return dst
 }
 

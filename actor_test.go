@@ -498,7 +498,7 @@ func waitQueued[T any](t *testing.T, r *Ref[T], n int) {
 	t.Helper()
 	for {
 		r.mu.Lock()
-		got := len(r.queue) - r.head
+		got := int(r.q.n)
 		r.mu.Unlock()
 		if got >= n {
 			return
@@ -777,7 +777,9 @@ func TestGoexitFails(t *testing.T) {
 		}()
 		waitQueued(t, r, 2)
 		r.mu.Lock()
-		r.queue[0], r.queue[1] = r.queue[1], r.queue[0] // the Goexit first
+		var slots []*any
+		r.q.each(0, func(m *any) { slots = append(slots, m) })
+		*slots[0], *slots[1] = *slots[1], *slots[0] // the Goexit first
 		r.mu.Unlock()
 		close(rel)
 		if err := <-goexitAsk; !errors.Is(err, ErrGoexit) {
@@ -810,7 +812,7 @@ func TestFailureReleasesBlockedSendContext(t *testing.T) {
 	go func() { errc <- r.SendContext(context.Background(), func(*counter) {}) }()
 	for {
 		r.mu.Lock()
-		waiting := r.room != nil
+		waiting := r.x.room != nil
 		r.mu.Unlock()
 		if waiting {
 			break

@@ -46,7 +46,7 @@ func timersOf[T any](r *Ref[T]) []*timer[T] {
 func queued[T any](r *Ref[T]) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.queue) - r.head
+	return int(r.q.n)
 }
 
 // stamps is the state of an actor that records when its messages ran.

@@ -14,60 +14,58 @@ import (
 // exactly when they name the same actor.
 type Ref[T any] struct {
 	// Set by Spawn, then read-only.
-	sup     *Supervisor
-	state   *T
-	id      uint64
-	bound   int          // mailbox size; 0 means unbounded
-	restart *restarter   // nil without WithRestart; used only by the running activation
-	runFn   func() error // r.run, bound once so that starting an activation does not allocate
-	named   bool         // WithName gave the name
-	member  member       // r's entry in sup's list of live actors; guarded by sup.mu
+	sup    *Supervisor
+	state  *T
+	runFn  func()  // r.run, bound once so that starting an activation does not allocate
+	x      *refExt // what few actors need; nil for most
+	member member  // r's entry in sup's list of live actors; guarded by sup.mu
+	bound  int32   // mailbox size; 0 means unbounded
+	named  bool    // WithName gave the name
 
 	mu        sync.Mutex
-	name      string        // guarded by mu; built on first use unless WithName set it
-	queue     []envelope[T] // guarded by mu; accepted messages not yet taken
-	head      int           // guarded by mu; bounded mailboxes pop from queue[head]
 	running   bool          // guarded by mu; an activation is scheduled or running
 	stopping  bool          // guarded by mu; set once by Stop, StopNow or failure: sends fail
 	ended     bool          // guarded by mu; set once, after OnStop, when Wait may return
 	hooksDone bool          // guarded by mu; set once, just before ended, when hooks are settled
+	name      string        // guarded by mu; built on first use unless WithName set it
+	q         queue         // guarded by mu; accepted messages not yet taken
 	err       error         // guarded by mu; Wait's result, set before ended
 	done      chan struct{} // guarded by mu; made on first use, closed when ended is set
-	room      chan struct{} // guarded by mu; closed when a full mailbox frees a slot or stops
 	hooks     *hook         // guarded by mu; pending timers and watches, settled when the actor ends
 
 	// Owned by the running activation. Activations run one at a time, and each one starts
 	// after the previous one has released mu, so these need no lock of their own. The
-	// activation changes the slice header of batch only under mu, so that StopNow and
-	// finish can take the rest of a batch away under mu (see claimed).
-	batch    []envelope[T] // messages taken from queue, run in order
-	next     int           // index in batch of the message running (or last run)
-	started  bool          // OnStart has run (since the last restart)
-	finished bool          // finish has been called; it runs once
-	phase    phase         // what the activation is running, for the panic handler
+	// activation changes batch only under mu, so that StopNow and end can take the rest
+	// of a batch away under mu (see claimed).
+	batch    batch     // messages taken from q, run in order
+	cur      cursor    // the message of batch running (or last run)
+	labels   *labelSet // pprof labels naming the actor, made on the first activation
+	started  bool      // OnStart has run (since the last restart)
+	finished bool      // end has been called; it runs once
+	phase    phase     // what the activation is running, for the panic handler
 	// claimed is how many messages of batch the activation has claimed: it claims each one
-	// with an Add before it runs it. StopNow and finish swap in claimedAll under mu, and
-	// the messages from the old value on are theirs to drop, so that every message of a
-	// batch is either run or dropped, exactly once, and StopNow knows how many it
-	// dropped. Reset under mu when a batch is taken. Here it fills padding, and shares a
-	// cache line with batch rather than with mu, which senders contend for.
+	// with an Add before it runs it. StopNow and end swap in claimedAll under mu, and the
+	// messages from the old value on are theirs to drop, so that every message of a batch
+	// is either run or dropped, exactly once, and StopNow knows how many it dropped. Reset
+	// under mu when a batch is taken.
 	claimed atomic.Uint32
-	labels  context.Context // pprof labels naming the actor, made on the first activation
 }
 
-// claimedAll is what StopNow and finish swap into claimed to take the rest of the batch: no
-// claim at or above it succeeds. The few Adds that can follow it (one per failed claim before
-// the activation ends) cannot wrap, and no batch holds 2^31 messages (48 GiB of envelopes).
+// refExt holds what few actors need, so that the Ref of the others stays small.
+type refExt struct {
+	restart *restarter    // WithRestart; used only by the running activation
+	room    chan struct{} // guarded by mu; closed when a full mailbox frees a slot or stops
+}
+
+// claimedAll is what StopNow and end swap into claimed to take the rest of the batch: as an
+// int32 it is negative, so no claim at or above it succeeds. The few Adds that can follow it
+// (one per failed claim before the activation ends) cannot wrap, and no batch holds 2^31
+// messages (32 GiB of them).
 const claimedAll = 1 << 31
 
-// envelope is one accepted message: a plain message or an Ask's call.
-type envelope[T any] struct {
-	fn   func(*T)
-	call request[T]
-}
-
-// request is an [Ask] in the mailbox. run runs it on the actor; abort tells its caller that
-// it will not run to the end, with the reason.
+// request is a message that is more than a func(*T): an [Ask], a [Request], a timer's tick
+// or a watch's notice. run runs it on the actor; abort tells its sender that it will not
+// run to the end, with the reason.
 type request[T any] interface {
 	run(*T)
 	abort(error)
@@ -76,17 +74,8 @@ type request[T any] interface {
 // closedChan is what Done returns for an actor that ended before anyone asked for it.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// nextID numbers actors for their generated names.
+// nextID numbers actors for their generated names, when they are first asked for.
 var nextID atomic.Uint64
-
-// how a send treats a full mailbox.
-type sendMode int
-
-const (
-	failIfFull  sendMode = iota // Send
-	waitForRoom                 // SendContext and Ask
-	ignoreBound                 // Enqueue
-)
 
 func (r *Ref[T]) check(op string) {
 	if r == nil || r.sup == nil {
@@ -106,7 +95,7 @@ func (r *Ref[T]) Send(msg func(*T)) error {
 	if msg == nil {
 		return ErrNilMessage
 	}
-	return r.accept(nil, envelope[T]{fn: msg}, failIfFull)
+	return r.accept(msg, false)
 }
 
 // SendContext is [Ref.Send] that, when a bounded mailbox is full, waits for room instead of
@@ -126,7 +115,7 @@ func (r *Ref[T]) SendContext(ctx context.Context, msg func(*T)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return r.accept(ctx, envelope[T]{fn: msg}, waitForRoom)
+	return r.acceptWait(ctx, msg)
 }
 
 // Enqueue queues msg like [Ref.Send] but ignores the mailbox bound, so it never returns
@@ -139,31 +128,46 @@ func (r *Ref[T]) Enqueue(msg func(*T)) error {
 	if msg == nil {
 		return ErrNilMessage
 	}
-	return r.accept(nil, envelope[T]{fn: msg}, ignoreBound)
+	return r.accept(msg, true)
 }
 
-// accept queues e, starting an activation if the actor is idle. It is the one place where
-// a message is accepted, and it decides under mu both that the actor is not stopping and
-// that e is queued: so a message it accepts is always run (or dropped by a failure), and a
-// message it refuses never is.
-func (r *Ref[T]) accept(ctx context.Context, e envelope[T], mode sendMode) error {
+// accept queues m, starting an activation if the actor is idle. With ignoreBound (Enqueue,
+// and what the package queues for itself: replies, ticks, notices) a bounded mailbox takes
+// m even when full; without it, a full one refuses it.
+//
+// accept, with acceptWait, is the one place where a message is accepted, and it decides
+// under mu both that the actor is not stopping and that m is queued: so a message it
+// accepts is always run (or dropped by StopNow or a failure, and counted), and a message
+// it refuses never is.
+func (r *Ref[T]) accept(m any, ignoreBound bool) error {
+	r.mu.Lock()
+	if r.stopping {
+		r.mu.Unlock()
+		return ErrStopped
+	}
+	if r.bound > 0 && !ignoreBound && r.q.n >= r.bound {
+		r.mu.Unlock()
+		return ErrMailboxFull
+	}
+	return r.pushLocked(m)
+}
+
+// acceptWait is accept for SendContext and Ask: a full bounded mailbox makes it wait for
+// room until ctx ends.
+func (r *Ref[T]) acceptWait(ctx context.Context, m any) error {
 	r.mu.Lock()
 	for {
 		if r.stopping {
 			r.mu.Unlock()
 			return ErrStopped
 		}
-		if r.bound == 0 || mode == ignoreBound || len(r.queue)-r.head < r.bound {
+		if r.bound == 0 || r.q.n < r.bound {
 			break
 		}
-		if mode == failIfFull {
-			r.mu.Unlock()
-			return ErrMailboxFull
+		if r.x.room == nil {
+			r.x.room = make(chan struct{})
 		}
-		if r.room == nil {
-			r.room = make(chan struct{})
-		}
-		room := r.room
+		room := r.x.room
 		r.mu.Unlock()
 		// If room appears just as ctx ends, either case may win; both are honest,
 		// because nothing has been queued yet.
@@ -174,22 +178,21 @@ func (r *Ref[T]) accept(ctx context.Context, e envelope[T], mode sendMode) error
 		}
 		r.mu.Lock()
 	}
-	if r.bound > 0 && len(r.queue) == cap(r.queue) && r.head > 0 && r.head >= len(r.queue)/2 {
-		// A bounded mailbox pops from the front. Slide the live part down rather than
-		// let append grow the array for ever.
-		n := copy(r.queue, r.queue[r.head:])
-		clear(r.queue[n:])
-		r.queue, r.head = r.queue[:n], 0
+	return r.pushLocked(m)
+}
+
+// pushLocked queues m and releases mu, starting an activation if none is running.
+func (r *Ref[T]) pushLocked(m any) error {
+	r.q.push(m)
+	if r.running {
+		r.mu.Unlock()
+		return nil
 	}
-	r.queue = append(r.queue, e)
-	start := !r.running
 	r.running = true
 	r.mu.Unlock()
-	if start {
-		// The supervisor cannot have finished: it waits for this actor to end, and the
-		// actor cannot end before the activation we start here has run e.
-		r.sup.group.Go(r.runFn)
-	}
+	// The actor cannot end before this activation has run m, so its supervisor, which
+	// waits for the actor to end, cannot have finished.
+	go r.runFn()
 	return nil
 }
 
@@ -227,12 +230,12 @@ func (r *Ref[T]) stopLocked() {
 		// OnStop runs on the actor's goroutine, like every other hook.
 		r.running = true
 		r.mu.Unlock()
-		r.sup.group.Go(r.runFn)
+		go r.runFn()
 		return
 	}
 	r.mu.Unlock()
 	// Idle, no hook: there is nothing to run, so end here rather than start a goroutine.
-	r.finish(nil, false)
+	r.end(nil, false)
 }
 
 // StopNow stops the actor after the message it is running, dropping every message that has
@@ -257,9 +260,9 @@ func (r *Ref[T]) StopNow() (dropped int) {
 	r.stopLocked() // unlocks mu
 	// Released after the lock, since an abort may send a reply to another actor, or to
 	// this one, which refuses it: it is stopping.
-	for _, e := range taken {
-		if e.call != nil {
-			e.call.abort(ErrStopped)
+	for _, m := range taken {
+		if c, ok := m.(request[T]); ok {
+			c.abort(ErrStopped)
 		}
 	}
 	return len(taken)
@@ -267,9 +270,9 @@ func (r *Ref[T]) StopNow() (dropped int) {
 
 // wakeSenders releases every SendContext and Ask waiting for room. Callers hold mu.
 func (r *Ref[T]) wakeSenders() {
-	if r.room != nil {
-		close(r.room)
-		r.room = nil
+	if r.x != nil && r.x.room != nil {
+		close(r.x.room)
+		r.x.room = nil
 	}
 }
 
@@ -308,8 +311,9 @@ func (r *Ref[T]) String() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.name == "" {
-		// Built on first use, so that actors nobody names or prints never pay for it.
-		r.name = typeName[T]() + "#" + strconv.FormatUint(r.id, 10)
+		// Built on first use, so that actors nobody names or prints never pay for it,
+		// not even for the number.
+		r.name = typeName[T]() + "#" + strconv.FormatUint(nextID.Add(1), 10)
 	}
 	return r.name
 }
@@ -338,18 +342,30 @@ func Ask[T, R any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)) (R, e
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
+	c := &call[T, R]{fn: fn}
+	done := ctx.Done()
+	if done == nil {
+		// ctx can never end, so nothing but the actor can wake us: wait on the call's
+		// WaitGroup, which costs no allocation of its own, unlike a channel.
+		c.wg.Add(1)
+		if err := r.acceptWait(ctx, c); err != nil {
+			return zero, err
+		}
+		c.wg.Wait()
+		return c.res, c.err
+	}
 	// Each Ask makes its own channel. Recycling them through a sync.Pool would save an
 	// allocation, but a channel made inside a testing/synctest bubble must not be used
 	// outside it (and one made outside is not durably blocking inside), so a shared pool
 	// would break users' synctest tests.
-	c := &call[T, R]{fn: fn, done: make(chan struct{})}
-	if err := r.accept(ctx, envelope[T]{call: c}, waitForRoom); err != nil {
+	c.done = make(chan struct{})
+	if err := r.acceptWait(ctx, c); err != nil {
 		return zero, err
 	}
 	select {
 	case <-c.done:
 		return c.res, c.err
-	case <-ctx.Done():
+	case <-done:
 	}
 	// Settle the race with the actor: whoever moves the call out of pending decides. If we
 	// do, fn never starts. If the actor did, fn is running or has run; return its result
@@ -381,8 +397,9 @@ func AskErr[T any](ctx context.Context, r *Ref[T], fn func(*T) error) error {
 // call is one Ask in flight.
 type call[T, R any] struct {
 	fn    func(*T) (R, error)
-	state atomic.Int32  // callPending, then callStarted (by the actor) or callCancelled (by Ask)
-	done  chan struct{} // closed after res and err are set
+	state atomic.Int32   // callPending, then callStarted (by the actor) or callCancelled (by Ask)
+	wg    sync.WaitGroup // with a ctx that cannot end: Done after res and err are set
+	done  chan struct{}  // with a ctx that can end: closed after res and err are set
 	res   R
 	err   error
 }
@@ -398,12 +415,20 @@ func (c *call[T, R]) run(t *T) {
 		return // Ask has returned ctx's error; fn must not start.
 	}
 	c.res, c.err = c.fn(t)
-	close(c.done)
+	c.complete()
 }
 
 // abort ends a call that will not run to the end: dropped from the mailbox, or fn panicked
 // or called Goexit. The actor calls it at most once per call, and never after run finished.
 func (c *call[T, R]) abort(err error) {
 	c.err = err
-	close(c.done)
+	c.complete()
+}
+
+func (c *call[T, R]) complete() {
+	if c.done != nil {
+		close(c.done)
+	} else {
+		c.wg.Done()
+	}
 }

@@ -57,7 +57,7 @@ func Request[T, R, U any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)
 		// not read stop: it may run before AfterFunc has returned.
 		c.stop = context.AfterFunc(ctx, c.expire)
 	}
-	if err := r.accept(nil, envelope[T]{call: c}, failIfFull); err != nil {
+	if err := r.accept(c, false); err != nil {
 		// Take the request back. If ctx ended meanwhile, its callback has claimed the
 		// reply and sent ctx's error: that is the one reply, so the request stands.
 		if c.state.CompareAndSwap(reqPending, reqReplied) {
@@ -157,7 +157,7 @@ func (c *reqCall[T, R, U]) send(res R, err error) {
 	c.reply.res, c.reply.err = res, err
 	// Refused only when replyTo is stopping or has ended: the reply is dropped, as
 	// Request documents.
-	_ = c.reply.to.accept(nil, envelope[U]{call: &c.reply}, ignoreBound)
+	_ = c.reply.to.accept(&c.reply, true)
 }
 
 // reqReply is a Request's reply, in replyTo's mailbox. It lives inside the reqCall, so

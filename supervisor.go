@@ -7,8 +7,8 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Supervisor owns actors: every goroutine that runs one of its actors is a task of its
-// errgroup, so none outlives [Supervisor.Wait]. It stops them on [Supervisor.Stop] and
+// Supervisor owns actors: it is built on an errgroup whose one task lives until every actor
+// of the Supervisor has ended, so no actor outlives [Supervisor.Wait]. It stops them on [Supervisor.Stop] and
 // escalates the first failure by stopping them all.
 //
 // A Supervisor comes only from [NewSupervisor]; [Spawn] panics on a nil or zero one. Its
@@ -132,17 +132,26 @@ func (s *Supervisor) fail(err error) {
 	s.cancel(err)
 }
 
-// link appends m to the list. Callers hold mu.
-func (s *Supervisor) link(m *member) {
+// link appends m to the list, unless s is stopping, and reports whether it did. The
+// context check covers the moment between a failure or the parent's end and the drain
+// setting stopped.
+func (s *Supervisor) link(m *member) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.ctx.Err() != nil {
+		return false
+	}
 	m.prev, m.linked = s.tail, true
 	if s.tail != nil {
 		s.tail.next = m
 	}
 	s.tail = m
+	return true
 }
 
-// unlink forgets an actor that has ended, so that the supervisor of many short-lived actors
-// keeps a flat heap.
+// unlink forgets an actor, as the last step of its end: the drain, and so Wait, take an
+// empty list to mean that every actor has ended. It also keeps the heap of a supervisor
+// of many short-lived actors flat.
 func (s *Supervisor) unlink(m *member) {
 	s.mu.Lock()
 	s.unlinkLocked(m)

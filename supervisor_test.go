@@ -172,3 +172,55 @@ func TestSupervisorWaitReturnsFirstFailure(t *testing.T) {
 		t.Fatalf("second Wait = %v, want the same failure", err)
 	}
 }
+
+// TestSupervisorWaitAfterActorEnd is the regression test for a Wait that returned before an
+// actor had ended: an idle actor without OnStop, stopped by a goroutine that is not one of
+// the supervisor's, used to leave the supervisor's list before it set ended and closed
+// Done, so a drain running in between found nothing to wait for.
+func TestSupervisorWaitAfterActorEnd(t *testing.T) {
+	rounds := 1000
+	if testing.Short() {
+		rounds = 300
+	}
+	for range rounds {
+		s := NewSupervisor(context.Background())
+		r := Spawn(s, &counter{})
+		stopContend := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stopContend:
+						return
+					default:
+						r.Done() // contends the actor's lock
+					}
+				}
+			})
+		}
+		start := make(chan struct{})
+		wg.Go(func() { <-start; r.Stop() })
+		close(start)
+		s.Stop()
+		if err := s.Wait(); err != nil {
+			t.Fatalf("Supervisor.Wait = %v", err)
+		}
+		select {
+		case <-r.Done():
+		default:
+			close(stopContend)
+			wg.Wait()
+			t.Fatal("Supervisor.Wait returned before one of its actors had ended")
+		}
+		// Its state is free for another actor at once.
+		s2 := NewSupervisor(context.Background())
+		Spawn(s2, r.state)
+		s2.Stop()
+		if err := s2.Wait(); err != nil {
+			t.Fatalf("second Supervisor.Wait = %v", err)
+		}
+		close(stopContend)
+		wg.Wait()
+	}
+}

@@ -62,7 +62,7 @@ func (r *Ref[T]) Every(d time.Duration, msg func(*T)) (cancel func() bool) {
 }
 
 // timer is one After or Every. It is in its actor's hook list while its time.Timer may still
-// fire, so that finish can stop it; the message it queues on each tick is the timer itself
+// fire, so that end can stop it; the message it queues on each tick is the timer itself
 // (it is a request[T]), so queueing a tick allocates nothing.
 type timer[T any] struct {
 	hook
@@ -99,7 +99,7 @@ func (r *Ref[T]) startTimer(d, every time.Duration, msg func(*T)) func() bool {
 	if r.stopping {
 		return neverCancels
 	}
-	// Made under mu: fire takes mu before it reads t, and finish cannot stop a timer that
+	// Made under mu: fire takes mu before it reads t, and end cannot stop a timer that
 	// is not in the list yet.
 	r.addHook(&tm.hook)
 	tm.due = time.Now().Add(d)
@@ -112,7 +112,7 @@ func (r *Ref[T]) startTimer(d, every time.Duration, msg func(*T)) func() bool {
 func (tm *timer[T]) fire() {
 	r := tm.r
 	r.mu.Lock()
-	// Checked under mu, where cancel and finish unlink the timer, so that a tick that goes
+	// Checked under mu, where cancel and end unlink the timer, so that a tick that goes
 	// off just as they stop it cannot re-arm it after them.
 	if r.stopping || !tm.linked {
 		r.mu.Unlock()
@@ -136,7 +136,7 @@ func (tm *timer[T]) fire() {
 	r.mu.Unlock()
 	// The actor may start stopping between the unlock and here; then accept refuses, and
 	// the tick ends as if dropped.
-	if r.accept(nil, envelope[T]{call: tm}, ignoreBound) != nil {
+	if r.accept(tm, true) != nil {
 		tm.abort(ErrStopped)
 	}
 }
@@ -190,7 +190,7 @@ func (tm *timer[T]) cancel() bool {
 	return true
 }
 
-// ended is called by finish. The actor is stopping, so fire no longer re-arms the timer, and
+// ended is called by end. The actor is stopping, so fire no longer re-arms the timer, and
 // a callback that is already on its way finds stopping set and does nothing.
 func (tm *timer[T]) ended(error) {
 	tm.state.Store(timerDone)

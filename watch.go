@@ -42,7 +42,7 @@ func Watch[W, T any](watcher *Ref[W], target *Ref[T], onEnd func(*W, error)) (ca
 	}
 	target.mu.Lock()
 	if target.hooksDone || target.ended {
-		// finish has settled the hooks already, or will never run (a Ref that Spawn
+		// end has settled the hooks already, or will never run (a Ref that Spawn
 		// made stopped); err was set with either flag, so it is final.
 		err := target.err
 		target.mu.Unlock()
@@ -72,10 +72,10 @@ const (
 	watchDone
 )
 
-// ended sends the notice; finish calls it without target's lock.
+// ended sends the notice; end calls it without target's lock.
 func (w *watch[W, T]) ended(err error) {
 	w.err = err
-	if w.watcher.accept(nil, envelope[W]{call: w}, ignoreBound) != nil {
+	if w.watcher.accept(w, true) != nil {
 		w.state.Store(watchDone) // watcher is stopping: nobody left to tell
 	}
 }
