@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -140,7 +141,7 @@ func (r *Ref[T]) Enqueue(msg func(*T)) error {
 // accepts is always run (or dropped by StopNow or a failure, and counted), and a message
 // it refuses never is.
 func (r *Ref[T]) accept(m any, ignoreBound bool) error {
-	r.mu.Lock()
+	r.lock()
 	if r.stopping {
 		r.mu.Unlock()
 		return ErrStopped
@@ -150,6 +151,22 @@ func (r *Ref[T]) accept(m any, ignoreBound bool) error {
 		return ErrMailboxFull
 	}
 	return r.pushLocked(m)
+}
+
+// lock takes mu for a sender. With more runnable goroutines than cores, sync.Mutex does not
+// spin: a sender that finds it held parks, and every unlock wakes one. Yielding a few
+// times first lets the holder finish instead.
+func (r *Ref[T]) lock() {
+	if r.mu.TryLock() {
+		return
+	}
+	for range 3 {
+		runtime.Gosched()
+		if r.mu.TryLock() {
+			return
+		}
+	}
+	r.mu.Lock()
 }
 
 // acceptWait is accept for SendContext and Ask: a full bounded mailbox makes it wait for
