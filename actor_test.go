@@ -902,6 +902,13 @@ func TestBadInputPanics(t *testing.T) {
 		"actor: SendContext: nil Context": func() {
 			Spawn(s, &counter{}).SendContext(nil, func(*counter) {})
 		},
+		"actor: AskErr: nil Context": func() {
+			AskErr(nil, Spawn(s, &counter{}), func(*counter) error { return nil })
+		},
+		"actor: RequestErr: nil Context": func() {
+			r := Spawn(s, &counter{})
+			RequestErr(nil, r, func(*counter) error { return nil }, r, func(*counter, error) {})
+		},
 	} {
 		mustPanic(t, want, f)
 	}

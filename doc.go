@@ -20,6 +20,7 @@
 //	c := actor.Spawn(sup, &Counter{})
 //	c.Send(func(c *Counter) { c.n++ })
 //	n, err := actor.Ask(ctx, c, func(c *Counter) (int, error) { return c.n, nil })
+//	fmt.Println(n, err) // 1 <nil>
 //	sup.Stop()
 //	err = sup.Wait()
 //

@@ -404,6 +404,9 @@ func Ask[T, R any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)) (R, e
 // return an error, as in actor.AskErr(ctx, acct, (*Account).Close).
 func AskErr[T any](ctx context.Context, r *Ref[T], fn func(*T) error) error {
 	r.check("AskErr")
+	if ctx == nil {
+		panic("actor: AskErr: nil Context")
+	}
 	if fn == nil {
 		return ErrNilMessage
 	}

@@ -78,6 +78,9 @@ func RequestErr[T, U any](ctx context.Context, r *Ref[T], fn func(*T) error,
 	replyTo *Ref[U], onReply func(*U, error)) error {
 	r.check("RequestErr")
 	replyTo.check("RequestErr")
+	if ctx == nil {
+		panic("actor: RequestErr: nil Context")
+	}
 	if fn == nil || onReply == nil {
 		return ErrNilMessage
 	}
