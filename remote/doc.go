@@ -1,0 +1,2 @@
+// Package remote calls actors in other processes over NATS.
+package remote
