@@ -75,23 +75,28 @@ func ctxFor(t testing.TB, d time.Duration) context.Context {
 
 // Counter is the test actor: it counts the calls it ran, and can be held on a gate.
 type Counter struct {
+	name string // what add reports in By
 	n    int
 	gate chan struct{} // when set, add waits for it to close: a way to keep the actor busy
-	held chan struct{} // when set, add signals on it once it waits on gate
+	held chan struct{} // when set, the first add signals on it before it waits on gate
 }
 
 type AddReq struct{ N int }
-type AddResp struct{ Total int }
+type AddResp struct {
+	Total int
+	By    string
+}
 
 func (c *Counter) add(req AddReq) (AddResp, error) {
 	if c.gate != nil {
 		if c.held != nil {
 			c.held <- struct{}{}
+			c.held = nil // once: the test waits for the first request only
 		}
 		<-c.gate
 	}
 	c.n += req.N
-	return AddResp{Total: c.n}, nil
+	return AddResp{Total: c.n, By: c.name}, nil
 }
 
 var addEP = remote.NewEndpoint[AddReq, AddResp]("test.add")
@@ -104,4 +109,20 @@ func count(t testing.TB, ref *actor.Ref[Counter]) int {
 		t.Fatalf("Ask: %v", err)
 	}
 	return n
+}
+
+// result is what an asynchronous call returned.
+type result[Resp any] struct {
+	resp Resp
+	err  error
+}
+
+// goCall calls e on a goroutine of its own and delivers the result on the channel it returns.
+func goCall[Req, Resp any](ctx context.Context, e remote.Endpoint[Req, Resp], c *remote.Client, req Req) <-chan result[Resp] {
+	ch := make(chan result[Resp], 1)
+	go func() {
+		resp, err := e.Call(ctx, c, req)
+		ch <- result[Resp]{resp, err}
+	}()
+	return ch
 }
