@@ -36,6 +36,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -120,6 +121,8 @@ func (a *Aggregator) done(s Summary) (struct{}, error) {
 }
 
 func runAggregator(monitors int, interval, duration time.Duration, url string, stdin io.Reader, stdout io.Writer) int {
+	// The aggregator prints from its own goroutine, and this one prints too while it runs.
+	stdout = &lockedWriter{w: stdout}
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	if duration > 0 {
@@ -214,6 +217,19 @@ func runAggregator(monitors int, interval, duration time.Duration, url string, s
 		code = 1
 	}
 	return code
+}
+
+// lockedWriter serialises writes to w, which the aggregator actor and the main goroutine
+// share.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // report prints what each monitor sent and the aggregator received, and says whether they
