@@ -97,6 +97,18 @@
 // them on the server and returns the context the actor's request runs in, which
 // [HandleContext] handlers receive, and learns what was answered.
 //
+// # Wire format
+//
+// A request is a NATS request on the endpoint's subject: its body is the codec's encoding
+// of the request, and its header Pactor-Timeout holds the time left, in nanoseconds, as a
+// decimal integer (a request without it gets [DefaultTimeout]). A success is a reply whose
+// body is the codec's encoding of the response, without headers. A failure is a reply with
+// the header Pactor-Error, whose value says what failed (stopped, mailbox-full, deadline,
+// canceled, panic, goexit, handler, bad-request, bad-response), and a JSON body
+// {"message": ..., "code": ..., "stack": ...}, where code is the text of the registered
+// sentinel that a handler's error matched. So any NATS client can call an endpoint, for
+// instance `nats req counter.add '{"N":2}'` with the JSON codec.
+//
 // # The embedded server
 //
 // Package [github.com/pactor-go/actor/remote/embedded] runs a NATS server inside the

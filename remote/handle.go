@@ -14,7 +14,9 @@ import (
 
 // Handle serves endpoint e on s with the actor ref: each request is decoded and run as
 // fn(state, req) on ref, in turn with ref's other messages, and fn's result is the reply.
-// fn runs on the actor's goroutine and may touch its state like any message.
+// fn runs on the actor's goroutine and may touch its state like any message; a panic in it
+// is the actor's, as with any message (it fails the actor, or restarts it with
+// [actor.WithRestart]), and its caller gets the [*actor.PanicError].
 //
 // Handle returns once the NATS server has the subscription, so a call made after it returns
 // is served. By default every server that handles a subject shares its requests with the

@@ -49,8 +49,9 @@ type sub struct {
 // subscription's goroutine, with the request's headers, which it may read but must not
 // keep or change. It returns the context the actor's request runs in (derived from ctx;
 // the server adds the caller's deadline to it), which [HandleContext] handlers receive,
-// and a func, possibly nil, that the server calls once with the error it sends back (nil
-// for a success) when it answers. It must not block: every later request waits for it.
+// and a func, possibly nil, that the server calls once, on whichever goroutine answers
+// (the subscription's, the actor's, or the Server's own actor's), with the error it sends
+// back, nil for a success. The hook must not block: every later request waits for it.
 type RequestHook func(ctx context.Context, subject string, h nats.Header) (context.Context, func(error))
 
 // serviceName is what a service name may hold, as in NATS's micro services, so that the
