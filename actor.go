@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime/pprof"
@@ -44,62 +45,121 @@ type binder[T any] interface {
 // lock as long as only messages touch it. Each message sees the effects of every message
 // before it.
 //
-// Spawn never blocks. An idle actor holds no goroutine: one is started, as a task of s,
-// when a message arrives, and it ends when the mailbox is empty again.
+// Spawn never blocks. An idle actor holds no goroutine: one is started when a message
+// arrives, and it ends when the mailbox is empty again.
 //
 // Optional hooks, found on *T:
 //   - OnStart() error runs on the actor's goroutine before its first message (and again
 //     after each restart). If it returns an error the actor fails with that error.
 //   - OnStop() runs on the actor's goroutine after its last message, whether the actor
-//     stopped or failed. It returns before [Ref.Wait] does.
+//     stopped or failed, and before a restart replaces the state. It returns before
+//     [Ref.Wait] does.
 //
 // A panic in a message or hook is recovered on the actor's goroutine into a [*PanicError].
-// Without [WithRestart] the actor then fails: the messages still in its mailbox are dropped
-// (their Asks return [ErrStopped] at once), OnStop runs, Wait returns the failure, and s
-// treats it as a failure: it records it for [Supervisor.Wait] and stops every other actor.
+// [WithRestart] lets the actor survive it by itself; otherwise the actor fails, and s
+// decides (see [WithStrategy] and [WithIntensity]): it restarts the actor, keeping its Ref
+// and its mailbox (the failed message is dropped, and its Ask gets the failure), or, by
+// default, it gives up: the actor ends (the messages still in its mailbox are dropped and
+// their Asks return [ErrStopped] at once, OnStop runs, Wait returns the failure), and s
+// stops every other child and fails.
+//
+// Children start in the order they are spawned and stop in the reverse order (see
+// [Supervisor.Stop]): spawn an actor before the actors that send to it, or their last
+// messages are refused when it stops first.
 //
 // If s has been stopped, Spawn returns a Ref that is already stopped: it runs nothing, sends
 // return [ErrStopped] and Wait returns ErrStopped. Spawn panics if s or state is nil, or if
-// state embeds a [Base] that belongs to an actor that has not ended.
+// state embeds a [Base] that belongs to an actor that has not ended. For an actor that a
+// restart should give fresh state, use [SpawnFunc].
 func Spawn[T any](s *Supervisor, state *T, opts ...Option) *Ref[T] {
-	if s == nil || s.group == nil {
-		panic("actor: Spawn: nil Supervisor (Supervisors come from NewSupervisor)")
-	}
 	if state == nil {
+		if s == nil || s.group == nil {
+			panic("actor: Spawn: nil Supervisor (Supervisors come from NewSupervisor)")
+		}
 		panic("actor: Spawn: nil state")
 	}
-	cfg := newConfig(opts)
-	r := &Ref[T]{sup: s, state: state, bound: int32(cfg.bound), name: cfg.name, named: cfg.name != ""}
-	if cfg.restartMax >= 0 || cfg.bound > 0 {
-		r.x = &refExt{}
+	return spawn(s, state, nil, "Spawn", opts)
+}
+
+// SpawnFunc starts an actor under s, like [Spawn], whose state newState makes: once when
+// the actor starts, and again at each restart, so that a restarted actor starts from fresh
+// state rather than from the state that failed. newState runs on the actor's goroutine,
+// before OnStart; if it returns an error or a nil state, or panics, the actor fails as if
+// OnStart had, and s decides what follows. Messages sent before the state exists wait in
+// the mailbox. It panics if s or newState is nil.
+func SpawnFunc[T any](s *Supervisor, newState func() (*T, error), opts ...Option) *Ref[T] {
+	if newState == nil {
+		if s == nil || s.group == nil {
+			panic("actor: SpawnFunc: nil Supervisor (Supervisors come from NewSupervisor)")
+		}
+		panic("actor: SpawnFunc: nil newState")
+	}
+	return spawn(s, nil, newState, "SpawnFunc", opts)
+}
+
+func spawn[T any](s *Supervisor, state *T, newState func() (*T, error), op string, opts []Option) *Ref[T] {
+	if s == nil || s.group == nil {
+		panic("actor: " + op + ": nil Supervisor (Supervisors come from NewSupervisor)")
+	}
+	cfg := newConfig(op, opts)
+	r := &Ref[T]{sup: s, state: state, bound: int32(cfg.bound), named: cfg.name != ""}
+	if cfg.restartMax >= 0 || newState != nil || cfg.shutdown > 0 {
+		r.x = &refExt[T]{newState: newState, shutdown: cfg.shutdown}
 		if cfg.restartMax >= 0 {
 			r.x.restart = &restarter{max: cfg.restartMax, within: cfg.restartWithin}
 		}
 	}
-	r.runFn = r.run
-	r.member.actor = r
-	if b, ok := any(state).(binder[T]); ok {
-		// Check before writing: the running owner may be reading Self at this moment.
-		old, ok := b.bound()
-		if !ok {
-			panic("actor: Spawn: state embeds a nil *Base; embed Base by value")
-		}
-		if old != nil && !old.hasEnded() {
-			panic("actor: Spawn: state already belongs to the running actor " + old.String())
-		}
-		b.bind(r)
+	if cfg.name != "" || cfg.bound > 0 {
+		r.life = &life{name: cfg.name}
 	}
-	_, hasStart := any(state).(interface{ OnStart() error })
+	r.runFn = r.run
+	r.member.child = r
+	if state != nil {
+		if err := r.bind(state); err != nil {
+			panic("actor: " + op + ": " + err.Error())
+		}
+	}
+	start := newState != nil || hasOnStart[T]()
 	// Set before r is in the list, where the supervisor's drain may stop it at once.
-	r.running = hasStart
+	r.running, r.needState = start, newState != nil
 	if !s.link(&r.member) {
 		r.running, r.stopping, r.ended, r.err = false, true, true, ErrStopped
 		return r
 	}
-	if hasStart {
+	if start {
 		go r.runFn()
 	}
 	return r
+}
+
+// bind binds the Base that state embeds, if it embeds one, to r.
+func (r *Ref[T]) bind(state *T) error {
+	b, ok := any(state).(binder[T])
+	if !ok {
+		return nil
+	}
+	// Check before writing: the running owner may be reading Self at this moment.
+	old, ok := b.bound()
+	if !ok {
+		return errors.New("state embeds a nil *Base; embed Base by value")
+	}
+	if old != nil && old != r && !old.hasEnded() {
+		return errors.New("state already belongs to the running actor " + old.String())
+	}
+	b.bind(r)
+	return nil
+}
+
+// hasOnStart and hasOnStop report whether *T has the hooks. They look at the type, not at
+// a value, since the state of an actor made by SpawnFunc changes at each restart.
+func hasOnStart[T any]() bool {
+	_, ok := any((*T)(nil)).(interface{ OnStart() error })
+	return ok
+}
+
+func hasOnStop[T any]() bool {
+	_, ok := any((*T)(nil)).(interface{ OnStop() })
+	return ok
 }
 
 func (r *Ref[T]) hasEnded() bool {
@@ -118,7 +178,7 @@ type labelSet struct{ ctx context.Context }
 func (r *Ref[T]) makeLabels() *labelSet {
 	if r.named {
 		r.mu.Lock()
-		name := r.name
+		name := r.life.name
 		r.mu.Unlock()
 		return &labelSet{pprof.WithLabels(context.Background(), pprof.Labels("actor", name))}
 	}
@@ -182,8 +242,8 @@ func (r *Ref[T]) run() {
 	}
 }
 
-// guarded drains the mailbox, recovering a panic or runtime.Goexit. It returns false when a
-// panic was survived by a restart and the activation should go on.
+// guarded drains the mailbox, recovering a panic or runtime.Goexit. It returns false when
+// the activation should go on: after a panic that a restart absorbed.
 func (r *Ref[T]) guarded() (done bool) {
 	normal := false
 	defer func() {
@@ -193,32 +253,34 @@ func (r *Ref[T]) guarded() (done bool) {
 		v := recover()
 		if v == nil {
 			// Since Go 1.21 panic(nil) recovers as *runtime.PanicNilError, so a nil here
-			// means runtime.Goexit. The goroutine will end whatever we do: end the actor
-			// here, and report the failure to the supervisor directly. If the Goexit came
-			// from OnStop inside end, the actor has ended already.
+			// means runtime.Goexit. The goroutine will end whatever we do: the actor
+			// fails, and if its supervisor restarts it, it comes up on a new goroutine.
+			// If the Goexit came from OnStop inside end, the actor has ended already.
 			if r.finished {
 				return
 			}
 			r.abortCurrent(ErrGoexit)
-			r.end(ErrGoexit, r.phase != inStop)
+			if !r.failed(ErrGoexit) {
+				r.needState = true
+				go r.runFn() // running is still set: this activation hands over
+			}
 			return
 		}
 		pe := newPanicError(r.String(), v)
 		r.abortCurrent(pe)
 		if r.restartable() {
-			r.started = false // run OnStart again: the place to rebuild state
+			r.restartInPlace()
 			done = false
 			return
 		}
-		r.end(pe, r.phase != inStop)
-		done = true
+		done = r.failed(pe)
 	}()
-	r.drain()
+	done = r.drain()
 	normal = true
-	return true
+	return done
 }
 
-// restartable reports whether a panic that just happened may be survived.
+// restartable reports whether a panic that just happened may be survived by WithRestart.
 func (r *Ref[T]) restartable() bool {
 	if r.x == nil || r.x.restart == nil || r.phase == inStop {
 		return false
@@ -253,24 +315,39 @@ func (r *Ref[T]) abortCurrent(err error) {
 
 // drain runs messages until the mailbox is empty. It takes them from the queue in batches
 // (all that are waiting, or one at a time for a bounded mailbox, so that its bound counts
-// every message not yet started) under one lock per batch.
-func (r *Ref[T]) drain() {
+// every message not yet started) under one lock per batch. Between batches it does what
+// its supervisor asked of it: bring this incarnation down for a restart. It returns false
+// if the activation should go on after a failure its supervisor restarted at once.
+func (r *Ref[T]) drain() (done bool) {
 	for {
+		if r.needState {
+			if err := r.comeUp(); err != nil {
+				if r.failed(err) {
+					return true
+				}
+				continue // restarted at once: come up again
+			}
+		}
 		if !r.started {
 			r.started = true
-			if h, ok := any(r.state).(interface{ OnStart() error }); ok {
+			if hasOnStart[T]() {
 				r.phase = inStart
-				if err := h.OnStart(); err != nil {
-					r.phase = between
-					r.end(fmt.Errorf("OnStart: %w", err), true)
-					return
+				err := any(r.state).(interface{ OnStart() error }).OnStart()
+				r.phase = between
+				if err != nil {
+					return r.failed(fmt.Errorf("OnStart: %w", err))
 				}
 			}
-			r.phase = between
+			if r.cameUp {
+				r.cameUp = false
+				r.mu.Lock()
+				r.life.signalUp()
+				r.mu.Unlock()
+			}
 		}
 		for n := r.batch.n; ; {
-			// Claim before running: once StopNow or end has taken the rest of the
-			// batch, the claim fails and the message is theirs (see claimed).
+			// Claim before running: once StopNow, end or a restart has taken the rest of
+			// the batch, the claim fails and the message is theirs (see claimed).
 			i := int32(r.claimed.Add(1)) - 1
 			if i >= n || i < 0 {
 				break
@@ -299,6 +376,12 @@ func (r *Ref[T]) drain() {
 			b.release()
 			r.mu.Lock()
 		}
+		if l := r.life; l != nil && l.task == taskDown {
+			l.task = taskNone
+			r.mu.Unlock()
+			r.goDown(false)
+			return true // down: running stays set, and the supervisor brings us up
+		}
 		switch {
 		case r.q.n > 0 && r.bound > 0:
 			r.batch = batch{one: r.q.pop(), n: 1}
@@ -308,32 +391,33 @@ func (r *Ref[T]) drain() {
 		case !r.stopping:
 			r.running = false
 			r.mu.Unlock()
-			return
+			return true
 		default:
 			r.mu.Unlock()
-			if h, ok := any(r.state).(interface{ OnStop() }); ok {
+			if hasOnStop[T]() {
 				r.phase = inStop
-				h.OnStop()
+				any(r.state).(interface{ OnStop() }).OnStop()
 				r.phase = between
 			}
 			r.end(nil, false)
-			return
+			return true
 		}
 		r.mu.Unlock()
 	}
 }
 
 // end ends the actor, once, in one order that nothing can overtake: refuse sends and drop
-// what has not started (telling their callers at once); on a failure, report it to the
-// supervisor; run OnStop if onStop (a failure's; a graceful stop has run it already);
-// settle timers and watches; then, under mu, set Wait's result, mark the actor ended,
-// close Done, and only then leave the supervisor's list, which is what the supervisor's
-// Wait waits for. Ref.Wait takes mu after Done, so when it returns the supervisor has
-// forgotten the actor too.
+// what has not started (telling their callers at once); run OnStop if onStop (a failure's;
+// a graceful stop has run it already); settle timers and watches; then, under mu, set
+// Wait's result, mark the actor ended, close Done, and only then leave the supervisor's
+// list, which is what the supervisor's Wait waits for. Ref.Wait takes mu after Done, so
+// when it returns the supervisor has forgotten the actor too.
 //
-// It runs on the actor's goroutine, except for an idle actor without OnStop, which Stop
-// (or StopNow, or the supervisor's drain) ends on its own goroutine rather than start one
-// to do nothing: no activation runs then, and none can start, since stopping is set.
+// It runs on the actor's goroutine, except for an actor with no goroutine (idle without
+// OnStop, or down waiting for a restart), which Stop (or StopNow, or the supervisor's
+// drain) ends on its own goroutine rather than start one to do nothing: no activation runs
+// then, and none can start, since stopping is set. cause is the failure, already reported
+// to the supervisor, or nil.
 func (r *Ref[T]) end(cause error, onStop bool) {
 	r.finished = true
 	r.mu.Lock()
@@ -342,12 +426,15 @@ func (r *Ref[T]) end(cause error, onStop bool) {
 	dropped := r.takeUnstarted(nil)
 	b := r.batch
 	r.batch, r.cur = batch{}, cursor{}
-	if cause == nil && !onStop && dropped == nil && r.hooks == nil {
+	if cause == nil && !onStop && dropped == nil && r.hooks == nil && r.life == nil {
 		// A graceful end with nobody to tell: the whole end in one section.
 		r.hooksDone = true
 		r.endLocked(nil)
 		b.release()
 		return
+	}
+	if l := r.life; l != nil {
+		l.endLocked(cause)
 	}
 	r.mu.Unlock()
 	b.release()
@@ -358,22 +445,15 @@ func (r *Ref[T]) end(cause error, onStop bool) {
 			c.abort(ErrStopped)
 		}
 	}
-	var err error
-	if cause != nil {
-		err = r.failure(cause)
-		// Report at once, so that the supervisor stops the others without waiting for
-		// OnStop or for anyone to call Wait.
-		r.sup.fail(err)
-	}
 	// Deferred, so that the actor ends even if OnStop below calls runtime.Goexit.
 	defer func() {
 		// Settle the timers and watches first, before Done closes, so that whoever waits
 		// for the end (Wait, or the supervisor's drain, which then stops the next actor)
-		// finds every timer stopped and every watch notice queued. err is set in the
-		// same section that takes the list: a Watch that comes after it delivers by
-		// itself.
+		// finds every timer stopped and every watch notice queued. hooksDone is set in
+		// the same section that takes the list: a Watch that comes after it delivers by
+		// itself, with err, which is final.
 		r.mu.Lock()
-		r.hooksDone = true
+		r.hooksDone, r.err = true, cause
 		hooks := r.hooks
 		r.hooks = nil
 		for h := hooks; h != nil; h = h.next {
@@ -384,20 +464,20 @@ func (r *Ref[T]) end(cause error, onStop bool) {
 		for h := hooks; h != nil; {
 			next := h.next
 			h.prev, h.next = nil, nil
-			h.owner.ended(err)
+			h.owner.ended(cause)
 			h = next
 		}
 		r.mu.Lock()
-		r.endLocked(err)
+		r.endLocked(cause)
 	}()
-	if h, ok := any(r.state).(interface{ OnStop() }); ok && onStop {
+	if onStop && hasOnStop[T]() {
 		r.phase = inStop
 		defer func() {
 			// The actor has failed already; a panic in its clean-up is a consequence,
 			// and the first failure is the one worth reporting.
 			_ = recover()
 		}()
-		h.OnStop()
+		any(r.state).(interface{ OnStop() }).OnStop()
 	}
 }
 
@@ -429,29 +509,37 @@ type hook struct {
 // actor ends, with the error Wait returns.
 type ender interface{ ended(err error) }
 
-// addHook links h. Callers hold mu.
-func (r *Ref[T]) addHook(h *hook) {
-	h.prev, h.next, h.linked = nil, r.hooks, true
-	if r.hooks != nil {
-		r.hooks.prev = h
+// addHook links h at the head of the list *head. Callers hold the owner's mu.
+func addHook(head **hook, h *hook) {
+	h.prev, h.next, h.linked = nil, *head, true
+	if *head != nil {
+		(*head).prev = h
 	}
-	r.hooks = h
+	*head = h
 }
 
-// dropHook unlinks h if it is still linked. Callers hold mu.
-func (r *Ref[T]) dropHook(h *hook) {
+// dropHook unlinks h from the list *head if it is still linked. Callers hold the owner's
+// mu.
+func dropHook(head **hook, h *hook) {
 	if !h.linked {
 		return
 	}
 	if h.prev != nil {
 		h.prev.next = h.next
 	} else {
-		r.hooks = h.next
+		*head = h.next
 	}
 	if h.next != nil {
 		h.next.prev = h.prev
 	}
 	h.prev, h.next, h.linked = nil, nil, false
+}
+
+// removeHook is dropHook for a caller that does not hold mu.
+func (r *Ref[T]) removeHook(h *hook) {
+	r.mu.Lock()
+	dropHook(&r.hooks, h)
+	r.mu.Unlock()
 }
 
 // takeUnstarted appends to dst every accepted message that has not started, the rest of the

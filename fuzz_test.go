@@ -590,7 +590,7 @@ func (w *fzWorld) check() {
 	switch {
 	case w.firstFail == nil && err != nil:
 		t.Errorf("Supervisor.Wait = %v, want nil", err)
-	case w.firstFail != nil && err != errs[w.firstFail.idx]:
+	case w.firstFail != nil && !errors.Is(err, errs[w.firstFail.idx]):
 		t.Errorf("Supervisor.Wait = %v, want the failure of %v: %v", err, w.firstFail, errs[w.firstFail.idx])
 	}
 	if w.waited != nil {

@@ -168,7 +168,7 @@ func TestIsolationFailureStopsOthersGracefully(t *testing.T) {
 	// newest actor. Let everyone go.
 	close(gate)
 
-	if got := s.Wait(); got != err {
+	if got := s.Wait(); !errors.Is(got, err) {
 		t.Fatalf("Supervisor.Wait = %v, want the failure %v", got, err)
 	}
 	for i, r := range refs {

@@ -20,19 +20,35 @@ type config struct {
 	bound         int // 0: unbounded
 	restartMax    int // -1: no restart
 	restartWithin time.Duration
+	shutdown      time.Duration // 0: no deadline
 }
 
-// newConfig applies opts over the defaults: a generated name, an unbounded mailbox, and no
-// restart (the first panic fails the actor).
-func newConfig(opts []Option) config {
+// newConfig applies opts over the defaults: a generated name, an unbounded mailbox, no
+// restart of its own (a panic fails the actor, and its supervisor decides) and no shutdown
+// deadline.
+func newConfig(op string, opts []Option) config {
 	c := config{restartMax: -1}
 	for _, o := range opts {
 		if o == nil {
-			panic("actor: Spawn: nil Option")
+			panic("actor: " + op + ": nil Option")
 		}
 		c = o.apply(c)
 	}
 	return c
+}
+
+// WithShutdownTimeout bounds how long a graceful stop may take: once the actor is told to
+// stop (by [Ref.Stop], or by its supervisor when its turn comes in a drain), it has d to
+// run what it had accepted; then whatever has not started is dropped as [Ref.StopNow]
+// drops it (counted, and its Asks get [ErrStopped]), and its [Ref.Context] is cancelled,
+// so that a message blocked on that context returns. (When a sibling's restart brings the
+// actor down, its context is cancelled at once.) The default is no limit. It panics if
+// d <= 0.
+func WithShutdownTimeout(d time.Duration) Option {
+	if d <= 0 {
+		panic("actor: WithShutdownTimeout: d must be positive")
+	}
+	return optionFunc(func(c config) config { c.shutdown = d; return c })
 }
 
 // WithName names the actor. The name appears in [Ref.String], in the errors that

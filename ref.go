@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Ref is the handle to an actor that owns a *T. Every method is safe to call from any
@@ -16,46 +17,50 @@ import (
 type Ref[T any] struct {
 	// Set by Spawn, then read-only.
 	sup    *Supervisor
-	state  *T
-	runFn  func()  // r.run, bound once so that starting an activation does not allocate
-	x      *refExt // what few actors need; nil for most
-	member member  // r's entry in sup's list of live actors; guarded by sup.mu
-	bound  int32   // mailbox size; 0 means unbounded
-	named  bool    // WithName gave the name
+	runFn  func()     // r.run, bound once so that starting an activation does not allocate
+	x      *refExt[T] // what few actors need; nil for most
+	member member     // r's entry in sup's list of live children; guarded by sup.mu
+	bound  int32      // mailbox size; 0 means unbounded
+	named  bool       // WithName gave the name
 
 	mu        sync.Mutex
-	running   bool          // guarded by mu; an activation is scheduled or running
+	running   bool          // guarded by mu; an activation is scheduled or running, or the actor is down
 	stopping  bool          // guarded by mu; set once by Stop, StopNow or failure: sends fail
 	ended     bool          // guarded by mu; set once, after OnStop, when Wait may return
 	hooksDone bool          // guarded by mu; set once, just before ended, when hooks are settled
-	name      string        // guarded by mu; built on first use unless WithName set it
+	life      *life         // guarded by mu; what few actors need (names, restarts, contexts), made when needed
 	q         queue         // guarded by mu; accepted messages not yet taken
 	err       error         // guarded by mu; Wait's result, set before ended
 	done      chan struct{} // guarded by mu; made on first use, closed when ended is set
 	hooks     *hook         // guarded by mu; pending timers and watches, settled when the actor ends
 
 	// Owned by the running activation. Activations run one at a time, and each one starts
-	// after the previous one has released mu, so these need no lock of their own. The
-	// activation changes batch only under mu, so that StopNow and end can take the rest
-	// of a batch away under mu (see claimed).
-	batch    batch     // messages taken from q, run in order
-	cur      cursor    // the message of batch running (or last run)
-	labels   *labelSet // pprof labels naming the actor, made on the first activation
-	started  bool      // OnStart has run (since the last restart)
-	finished bool      // end has been called; it runs once
-	phase    phase     // what the activation is running, for the panic handler
+	// after the previous one has released mu (or, for a restart, has gone down), so these
+	// need no lock of their own. The activation changes batch only under mu, so that
+	// StopNow, end and a restart can take the rest of a batch away under mu (see claimed).
+	state     *T        // the current incarnation's; replaced at a restart of SpawnFunc's
+	batch     batch     // messages taken from q, run in order
+	cur       cursor    // the message of batch running (or last run)
+	labels    *labelSet // pprof labels naming the actor, made on the first activation
+	started   bool      // OnStart has run (since the last restart)
+	finished  bool      // end has been called; it runs once
+	needState bool      // the next incarnation must come up first (newState, bind)
+	cameUp    bool      // this activation brought up an incarnation: signal it after OnStart
+	phase     phase     // what the activation is running, for the panic handler
 	// claimed is how many messages of batch the activation has claimed: it claims each one
-	// with an Add before it runs it. StopNow and end swap in claimedAll under mu, and the
-	// messages from the old value on are theirs to drop, so that every message of a batch
-	// is either run or dropped, exactly once, and StopNow knows how many it dropped. Reset
-	// under mu when a batch is taken.
+	// with an Add before it runs it. StopNow, end and a restart swap in claimedAll under mu,
+	// and the messages from the old value on are theirs to take, so that every message of
+	// a batch is either run or taken, exactly once, and StopNow knows how many it dropped.
+	// Reset under mu when a batch is taken.
 	claimed atomic.Uint32
 }
 
-// refExt holds what few actors need, so that the Ref of the others stays small.
-type refExt struct {
-	restart *restarter    // WithRestart; used only by the running activation
-	room    chan struct{} // guarded by mu; closed when a full mailbox frees a slot or stops
+// refExt holds what few actors are configured with, so that the Ref of the others stays
+// small. Set by Spawn, then read-only (restart's contents belong to the activation).
+type refExt[T any] struct {
+	restart  *restarter         // WithRestart
+	newState func() (*T, error) // SpawnFunc's
+	shutdown time.Duration      // WithShutdownTimeout's; 0: none
 }
 
 // claimedAll is what StopNow and end swap into claimed to take the rest of the batch: as an
@@ -181,10 +186,10 @@ func (r *Ref[T]) acceptWait(ctx context.Context, m any) error {
 		if r.bound == 0 || r.q.n < r.bound {
 			break
 		}
-		if r.x.room == nil {
-			r.x.room = make(chan struct{})
+		if r.life.room == nil {
+			r.life.room = make(chan struct{})
 		}
-		room := r.x.room
+		room := r.life.room
 		r.mu.Unlock()
 		// If room appears just as ctx ends, either case may win; both are honest,
 		// because nothing has been queued yet.
@@ -238,12 +243,21 @@ func (r *Ref[T]) stopLocked() {
 	}
 	r.stopping = true
 	r.wakeSenders()
+	if l := r.life; l != nil && l.down {
+		// Down after a failure, waiting for its backoff or its supervisor to bring it up:
+		// there is no incarnation left to run what waits, so it ends at once, and what
+		// waits is dropped.
+		r.mu.Unlock()
+		r.end(nil, false)
+		return
+	}
+	r.startDeadlineLocked()
 	if r.running {
 		// The running activation finds the mailbox empty and stopping set, and ends.
 		r.mu.Unlock()
 		return
 	}
-	if _, ok := any(r.state).(interface{ OnStop() }); ok {
+	if hasOnStop[T]() {
 		// OnStop runs on the actor's goroutine, like every other hook.
 		r.running = true
 		r.mu.Unlock()
@@ -274,6 +288,9 @@ func (r *Ref[T]) StopNow() (dropped int) {
 	r.check("StopNow")
 	r.mu.Lock()
 	taken := r.takeUnstarted(nil)
+	if !r.ended {
+		r.lifeLocked().cancelCtxLocked(ErrStopped)
+	}
 	r.stopLocked() // unlocks mu
 	// Released after the lock, since an abort may send a reply to another actor, or to
 	// this one, which refuses it: it is stopping.
@@ -287,9 +304,9 @@ func (r *Ref[T]) StopNow() (dropped int) {
 
 // wakeSenders releases every SendContext and Ask waiting for room. Callers hold mu.
 func (r *Ref[T]) wakeSenders() {
-	if r.x != nil && r.x.room != nil {
-		close(r.x.room)
-		r.x.room = nil
+	if r.life != nil && r.life.room != nil {
+		close(r.life.room)
+		r.life.room = nil
 	}
 }
 
@@ -327,12 +344,13 @@ func (r *Ref[T]) String() string {
 	r.check("String")
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.name == "" {
+	l := r.lifeLocked()
+	if l.name == "" {
 		// Built on first use, so that actors nobody names or prints never pay for it,
 		// not even for the number.
-		r.name = typeName[T]() + "#" + strconv.FormatUint(nextID.Add(1), 10)
+		l.name = typeName[T]() + "#" + strconv.FormatUint(nextID.Add(1), 10)
 	}
-	return r.name
+	return l.name
 }
 
 // Ask runs fn on the actor and returns its result. Its effects happen before Ask returns.

@@ -2,90 +2,189 @@ package actor
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
 
-// Supervisor owns actors: it is built on an errgroup whose one task lives until every actor
-// of the Supervisor has ended, so no actor outlives [Supervisor.Wait]. It stops them on [Supervisor.Stop] and
-// escalates the first failure by stopping them all.
+// Supervisor owns actors and child supervisors: it restarts the children that fail, within
+// limits, stops them all in reverse spawn order, and joins them. Supervisors form trees: a
+// child supervisor ([Supervisor.NewChild]) is a child of its parent like an actor, so a
+// subsystem fails, restarts and stops as one.
 //
-// A Supervisor comes only from [NewSupervisor]; [Spawn] panics on a nil or zero one. Its
-// methods are safe to call from any goroutine.
+// A tree is built on one errgroup, its root's: the root's context and Wait are the group's,
+// and every goroutine a supervisor of the tree starts (to stop its children one after the
+// other, or to restart several of them) is a task of the group, for as long as that work
+// lasts. An idle supervisor holds no goroutine, and neither does an idle actor.
+//
+// A Supervisor comes only from [NewSupervisor] or [Supervisor.NewChild]; methods on a nil
+// or zero one panic. Its methods are safe to call from any goroutine, including from inside
+// its actors' messages.
 type Supervisor struct {
-	group  *errgroup.Group
-	ctx    context.Context         // the group's: done on Stop, on failure, or when the parent ends
-	cancel context.CancelCauseFunc // cancels ctx; used to report failures that errgroup cannot see
-	stop   chan struct{}           // closed once by Stop
-	once   sync.Once
+	// Set when s is made, then read-only.
+	parent  *Supervisor             // nil for a root
+	root    *Supervisor             // the root of s's tree; s itself for a root
+	group   *errgroup.Group         // the root's
+	ctx     context.Context         // root: the group's; done on a give-up, or when the parent ctx ends
+	cancel  context.CancelCauseFunc // root: cancels ctx
+	unwatch func() bool             // root: stops watching the parent ctx
+	cfg     supConfig
+	member  member // s's entry in its parent's list; guarded by parent.mu
 
-	mu      sync.Mutex
-	stopped bool    // guarded by mu; set once when the drain starts: Spawn makes stopped Refs
-	tail    *member // guarded by mu; the last of the live actors, linked in spawn order
-	err     error   // guarded by mu; the first failure
+	mu       sync.Mutex
+	name     string               // guarded by mu; built on first use unless named
+	tail     *member              // guarded by mu; the live children, linked in spawn order
+	stopped  bool                 // guarded by mu; Spawn and NewChild make stopped children
+	drainReq bool                 // guarded by mu; set once: the control task drains s
+	drainCh  chan struct{}        // root: closed once a drain is requested and its task exists
+	ctl      bool                 // guarded by mu; a control task is running
+	jobs     []*job               // guarded by mu; restart work for the control task
+	timer    *time.Timer          // guarded by mu; a backoff before a group restart comes up
+	inDown   map[*member]bool     // guarded by mu; children a restart has brought (or is bringing) down
+	down     bool                 // guarded by mu; s itself is down, for its parent's restart
+	restarts []time.Time          // guarded by mu; the intensity window
+	backoffs map[*member]*backoff // guarded by mu; consecutive restarts per child
+	err      error                // guarded by mu; what Wait returns
+	ended    bool                 // guarded by mu; set once, when every child has ended
+	done     chan struct{}        // guarded by mu; made on first use, closed when ended is set
+	hooks    *hook                // guarded by mu; WatchSupervisor notices
 }
 
-// member is an actor's entry in its supervisor's list, embedded in the Ref so that linking
-// and unlinking cost no allocation and O(1) time.
+// member is a child's entry in its supervisor's list, embedded in the Ref (or the child
+// Supervisor), so that linking and unlinking cost no allocation and O(1) time.
 type member struct {
 	prev, next *member // guarded by the supervisor's mu
 	linked     bool    // guarded by the supervisor's mu
-	actor      interface {
-		stop()
-		Done() <-chan struct{}
-	}
+	child      child
 }
 
-// NewSupervisor returns a Supervisor whose actors run until [Supervisor.Stop] is called, ctx
-// ends, or one of them fails. It starts one goroutine, which waits for that moment and then
-// stops the actors; a Supervisor that is never stopped keeps it, so stop every Supervisor
-// (or cancel its ctx) and call [Supervisor.Wait]. It panics if ctx is nil.
-func NewSupervisor(ctx context.Context) *Supervisor {
+// child is what a supervisor does to one of its children: an actor or a supervisor.
+type child interface {
+	// stop stops the child gracefully; it never blocks.
+	stop()
+	// Done is closed when the child has ended.
+	Done() <-chan struct{}
+	// bringDown brings the child down for a restart: it finishes what it is running, runs
+	// no more, and runs its OnStop (a supervisor brings all its children down). The
+	// channel is closed once it is down, or has ended.
+	bringDown() <-chan struct{}
+	// bringUp brings a child that is down up again: fresh state and OnStart (for a
+	// supervisor, all its children), then it goes on with its mailbox. The channel is
+	// closed once it is up, has failed again, or has ended.
+	bringUp() <-chan struct{}
+}
+
+// NewSupervisor returns a root Supervisor, whose children run until [Supervisor.Stop] is
+// called, ctx ends, or it gives up on a failure (see [WithIntensity]; by default the first
+// failure of a child makes it give up). It starts no goroutine. It panics if ctx is nil.
+func NewSupervisor(ctx context.Context, opts ...SupervisorOption) *Supervisor {
 	if ctx == nil {
 		panic("actor: NewSupervisor: nil Context")
 	}
+	cfg := newSupConfig("NewSupervisor", opts)
 	parent, cancel := context.WithCancelCause(ctx)
 	group, gctx := errgroup.WithContext(parent)
-	s := &Supervisor{group: group, ctx: gctx, cancel: cancel, stop: make(chan struct{})}
-	// This task keeps the group's count above zero until the actors are drained, so that
-	// Spawn during Wait never adds to a WaitGroup that has reached zero, and Wait cannot
-	// return while an idle actor (which holds no task) is still alive.
-	group.Go(s.run)
+	s := &Supervisor{group: group, ctx: gctx, cancel: cancel, cfg: cfg, drainCh: make(chan struct{})}
+	s.root = s
+	// For contexts of package context this registers a callback and holds no goroutine.
+	s.unwatch = context.AfterFunc(gctx, s.requestDrain)
 	return s
 }
 
-// Stop tells every actor of s to stop and returns at once; [Supervisor.Wait] waits for them.
+// NewChild returns a Supervisor that is a child of s, placed in s's spawn order among its
+// actors and other children. It is stopped as an actor is: when s stops, in reverse spawn
+// order, drained whole (its own children first, in their reverse order) before s moves on;
+// stopping it stops only its subtree. When it gives up it fails to s, whose strategy may
+// restart it: it then restarts its whole subtree from fresh state and its restart count
+// starts over, and it stays the same *Supervisor, whose children's Refs keep working. Its
+// Wait returns its own result.
 //
-// The actors stop gracefully in reverse spawn order, each one drained (its accepted messages
-// run, then OnStop) before the next is told to stop, so that actors spawned later, which may
-// send to earlier ones, finish first and their last messages still land. Spawn after Stop
-// returns a stopped Ref. Stop is safe from any goroutine and from inside a message, because
-// the drain runs on the supervisor's own goroutine. Calling it again does nothing.
-// Cancelling the context given to [NewSupervisor] has the same effect.
-func (s *Supervisor) Stop() {
-	s.check("Stop")
-	s.once.Do(func() {
-		// Set here rather than only in the drain, so that a Spawn after Stop has
-		// returned is refused however late the drain starts.
-		s.mu.Lock()
-		s.stopped = true
-		s.mu.Unlock()
-		close(s.stop)
-	})
+// NewChild starts no goroutine. If s is stopping, or has ended, it returns a child that is
+// already stopped: its Wait returns [ErrStopped] and Spawn on it returns stopped Refs.
+func (s *Supervisor) NewChild(opts ...SupervisorOption) *Supervisor {
+	s.check("NewChild")
+	cfg := newSupConfig("NewChild", opts)
+	c := &Supervisor{parent: s, root: s.root, group: s.root.group, cfg: cfg}
+	c.member.child = c
+	if !s.link(&c.member) {
+		c.stopped, c.drainReq, c.ended, c.err = true, true, true, ErrStopped
+	}
+	return c
 }
 
-// Wait blocks until s has been stopped (by [Supervisor.Stop], its context, or a failure)
-// and every actor it ever ran has ended, then returns the first failure, or nil after a
-// clean stop. Failures that leave an actor name it, and wrap the cause, so [errors.Is] and
-// [errors.As] work on them. Spawning while another goroutine waits is safe. Calling Wait
-// from inside one of s's actors deadlocks.
+// Stop tells s to stop all its children and returns at once; [Supervisor.Wait] waits for
+// them.
+//
+// The children stop gracefully in reverse spawn order, each one drained (an actor runs its
+// accepted messages, then OnStop; a child supervisor stops its own children the same way)
+// before the next is told to stop, so that children spawned later, which may send to
+// earlier ones, finish first and their last messages still land: spawn a consumer before
+// the producers that send to it. Spawn and NewChild after Stop return stopped children.
+// Stop is safe from any goroutine and from inside a message, because the stopping is done
+// by a task of the tree's errgroup. Calling it again does nothing. Cancelling the context
+// given to [NewSupervisor] stops a root the same way.
+func (s *Supervisor) Stop() {
+	s.check("Stop")
+	s.requestDrain()
+}
+
+// Wait blocks until s has stopped (by [Supervisor.Stop], its context, its parent, or giving
+// up) and every child it ever had has ended, then returns nil after a clean stop, or the
+// failure s ended with: the error of the child that made it give up (or that failed while
+// it was stopping), wrapped with s's name, so that [errors.Is] and [errors.As] reach the
+// cause. A child supervisor's Wait returns its own result, and its failure also goes to its
+// parent. Spawning while another goroutine waits is safe. Calling Wait from inside one of
+// s's actors deadlocks.
 func (s *Supervisor) Wait() error {
 	s.check("Wait")
-	_ = s.group.Wait() // every failure also went through fail, which keeps the first
+	if s.parent == nil {
+		<-s.drainCh
+		_ = s.group.Wait() // its tasks return nil; failures go through fail
+	} else {
+		<-s.Done()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
+}
+
+// Done returns a channel that is closed when s has ended: every child has ended, just
+// before [Supervisor.Wait] returns. Every call returns the same channel.
+func (s *Supervisor) Done() <-chan struct{} {
+	s.check("Done")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done == nil {
+		if s.ended {
+			s.done = closedChan
+		} else {
+			s.done = make(chan struct{})
+		}
+	}
+	return s.done
+}
+
+// String returns the supervisor's name: the one given with [WithSupervisorName], or one
+// made up such as "Supervisor#3", unique in the process.
+func (s *Supervisor) String() string {
+	s.check("String")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nameLocked()
+}
+
+func (s *Supervisor) nameLocked() string {
+	if s.name == "" {
+		if s.cfg.name != "" {
+			s.name = s.cfg.name
+		} else {
+			s.name = "Supervisor#" + strconv.FormatUint(nextID.Add(1), 10)
+		}
+	}
+	return s.name
 }
 
 func (s *Supervisor) check(op string) {
@@ -94,51 +193,13 @@ func (s *Supervisor) check(op string) {
 	}
 }
 
-// run is the supervisor's own task: it waits to be stopped, then drains the actors.
-func (s *Supervisor) run() error {
-	select {
-	case <-s.stop:
-	case <-s.ctx.Done():
-	}
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
-	for {
-		s.mu.Lock()
-		m := s.tail
-		if m != nil {
-			s.unlinkLocked(m)
-		}
-		s.mu.Unlock()
-		if m == nil {
-			break
-		}
-		m.actor.stop()
-		<-m.actor.Done()
-	}
-	s.cancel(nil) // every actor has ended; release the context's resources
-	return nil
-}
-
-// fail records err as the supervisor's failure if it is the first, and cancels the group,
-// which starts the drain. Actors call it directly rather than by returning the error from
-// their task, because a task that calls runtime.Goexit returns nothing.
-func (s *Supervisor) fail(err error) {
-	s.mu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
-	s.mu.Unlock()
-	s.cancel(err)
-}
-
-// link appends m to the list, unless s is stopping, and reports whether it did. The
-// context check covers the moment between a failure or the parent's end and the drain
-// setting stopped.
+// link appends m to the list, unless s no longer takes children, and reports whether it
+// did. The root's context covers the moment between a give-up or the parent's end and the
+// drain setting stopped.
 func (s *Supervisor) link(m *member) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped || s.ctx.Err() != nil {
+	if s.stopped || s.root.ctx.Err() != nil {
 		return false
 	}
 	m.prev, m.linked = s.tail, true
@@ -149,9 +210,9 @@ func (s *Supervisor) link(m *member) bool {
 	return true
 }
 
-// unlink forgets an actor, as the last step of its end: the drain, and so Wait, take an
-// empty list to mean that every actor has ended. It also keeps the heap of a supervisor
-// of many short-lived actors flat.
+// unlink forgets a child, as the last step of its end: the drain, and so Wait, take an
+// empty list to mean that every child has ended. It also keeps the heap of a supervisor of
+// many short-lived actors flat.
 func (s *Supervisor) unlink(m *member) {
 	s.mu.Lock()
 	s.unlinkLocked(m)
@@ -171,4 +232,398 @@ func (s *Supervisor) unlinkLocked(m *member) {
 		s.tail = m.prev
 	}
 	m.prev, m.next, m.linked = nil, nil, false
+	delete(s.backoffs, m)
+	delete(s.inDown, m)
+}
+
+// children returns the live children in spawn order, or only those in set if it is not
+// nil. Callers hold mu.
+func (s *Supervisor) children(set map[*member]bool) []*member {
+	var ms []*member
+	for m := s.tail; m != nil; m = m.prev {
+		if set == nil || set[m] {
+			ms = append(ms, m)
+		}
+	}
+	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
+		ms[i], ms[j] = ms[j], ms[i]
+	}
+	return ms
+}
+
+// The control task. A supervisor's work that waits (stopping its children one after the
+// other, bringing several down and up again for a restart) runs on a task of the tree's
+// errgroup, one at a time per supervisor, started when there is work and ending when there
+// is none. A drain, once asked for, comes before anything else and ends s.
+
+// job is restart work for the control task.
+type job struct {
+	kind  jobKind
+	set   map[*member]bool // the children concerned; nil: all of them
+	delay time.Duration    // jobRestart: the backoff between down and up
+	reset bool             // s's own restart: its intensity and backoffs start over
+	ch    chan struct{}    // jobDown, jobUp: closed when done or given up
+}
+
+type jobKind uint8
+
+const (
+	jobRestart jobKind = iota // bring set down, wait delay, bring it up
+	jobUp                     // bring set up (after a restart's backoff, or for the parent)
+	jobDown                   // bring every child down, for the parent's restart of s
+)
+
+// abandon releases whoever waits for a job that will not run.
+func (j *job) abandon() {
+	if j.ch != nil {
+		close(j.ch)
+	}
+}
+
+// enqueue hands j to the control task, starting it if it is not running. Callers hold mu,
+// which it releases.
+func (s *Supervisor) enqueueLocked(j *job) {
+	if s.drainReq {
+		s.mu.Unlock()
+		j.abandon()
+		return
+	}
+	s.jobs = append(s.jobs, j)
+	start := !s.ctl
+	s.ctl = true
+	s.mu.Unlock()
+	if start {
+		s.group.Go(s.control)
+	}
+}
+
+// requestDrain makes the control task drain s: stop its children in reverse spawn order,
+// then end. It is how Stop, a parent's drain, a context and a give-up stop s.
+func (s *Supervisor) requestDrain() {
+	s.mu.Lock()
+	if s.drainReq {
+		s.mu.Unlock()
+		return
+	}
+	s.drainReq, s.stopped = true, true
+	if s.timer != nil {
+		s.timer.Stop() // a restart waiting for its backoff: the children it brought down end at once
+		s.timer = nil
+	}
+	start := !s.ctl
+	s.ctl = true
+	s.mu.Unlock()
+	if start {
+		s.group.Go(s.control)
+	}
+	if s.parent == nil {
+		close(s.drainCh) // after Go: Wait's group.Wait never sees the group empty too early
+	}
+}
+
+// control is the control task: it runs s's jobs one at a time until there are none, or
+// until a drain is asked for, which it runs last.
+func (s *Supervisor) control() error {
+	for {
+		s.mu.Lock()
+		if s.drainReq {
+			jobs := s.jobs
+			s.jobs = nil
+			s.mu.Unlock()
+			for _, j := range jobs {
+				j.abandon()
+			}
+			s.drain()
+			return nil
+		}
+		if len(s.jobs) == 0 {
+			s.ctl = false
+			s.mu.Unlock()
+			return nil
+		}
+		j := s.jobs[0]
+		s.jobs = s.jobs[1:]
+		s.mu.Unlock()
+		s.run(j)
+	}
+}
+
+// draining reports whether a drain has been asked for, which cuts a restart short.
+func (s *Supervisor) draining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.drainReq
+}
+
+// run does one job.
+func (s *Supervisor) run(j *job) {
+	defer j.abandon() // j.ch is closed once, whether the job ran to the end or not
+	s.mu.Lock()
+	ms := s.children(j.set)
+	s.mu.Unlock()
+	if j.kind != jobUp {
+		// Down, in reverse spawn order, each before the next.
+		for i := len(ms) - 1; i >= 0; i-- {
+			if s.draining() {
+				return
+			}
+			<-ms[i].child.bringDown()
+		}
+		if j.kind == jobDown {
+			s.mu.Lock()
+			s.down = true
+			s.mu.Unlock()
+			return
+		}
+		if j.delay > 0 {
+			// The children wait down; no goroutine waits with them.
+			s.mu.Lock()
+			if !s.drainReq {
+				up := &job{kind: jobUp, set: j.set, reset: j.reset}
+				s.timer = time.AfterFunc(j.delay, func() {
+					s.mu.Lock()
+					s.timer = nil
+					s.enqueueLocked(up)
+				})
+			}
+			s.mu.Unlock()
+			return
+		}
+	}
+	// Up, in spawn order, each before the next.
+	for _, m := range ms {
+		if s.draining() {
+			return
+		}
+		<-m.child.bringUp()
+	}
+	s.mu.Lock()
+	for _, m := range ms {
+		delete(s.inDown, m)
+	}
+	if j.reset {
+		s.restarts, s.backoffs, s.down = nil, nil, false
+	}
+	s.mu.Unlock()
+}
+
+// drain stops the children in reverse spawn order, each after the previous one has ended,
+// then ends s.
+func (s *Supervisor) drain() {
+	for {
+		s.mu.Lock()
+		m := s.tail
+		if m != nil {
+			s.unlinkLocked(m)
+		}
+		s.mu.Unlock()
+		if m == nil {
+			break
+		}
+		m.child.stop()
+		<-m.child.Done()
+	}
+	s.end()
+}
+
+// end ends s, once its children have all ended, in the order an actor's end follows:
+// watch notices, then ended and Done, and last its parent's list (which its parent's Wait
+// waits on).
+func (s *Supervisor) end() {
+	if s.parent == nil {
+		s.unwatch()
+		s.mu.Lock()
+		err := s.err
+		s.mu.Unlock()
+		s.cancel(err) // release the context's resources
+	}
+	s.mu.Lock()
+	err := s.err
+	hooks := s.hooks
+	s.hooks = nil
+	for h := hooks; h != nil; h = h.next {
+		h.linked = false
+	}
+	s.ended = true // from here a Watch delivers by itself
+	s.mu.Unlock()
+	for h := hooks; h != nil; {
+		next := h.next
+		h.prev, h.next = nil, nil
+		h.owner.ended(err)
+		h = next
+	}
+	s.mu.Lock()
+	if s.done == nil {
+		s.done = closedChan
+	} else {
+		close(s.done)
+	}
+	if s.parent != nil {
+		s.parent.unlink(&s.member) // lock order: a child's mu, then its parent's
+	}
+	s.mu.Unlock()
+}
+
+// setErrLocked records err as what s ends with, if it is the first. Callers hold mu.
+func (s *Supervisor) setErrLocked(err error) {
+	if s.err == nil {
+		s.err = fmt.Errorf("supervisor %s: %w", s.nameLocked(), err)
+	}
+}
+
+// Failures.
+
+// verdict is what a supervisor tells a child that failed.
+type verdict struct {
+	kind  verdictKind
+	delay time.Duration // vRestart: the backoff before coming up
+}
+
+type verdictKind uint8
+
+const (
+	vEnd     verdictKind = iota // end with the failure: nothing restarts it
+	vRestart                    // bring yourself down, wait delay, and come up again
+	vDown                       // bring yourself down; the supervisor brings you up
+)
+
+// childFailed is how a child tells s that it failed with err, on the child's own
+// goroutine; stopping says that it was stopping anyway. It decides, and returns, what the
+// child does: restart itself, go down and wait for s to bring it up, or end. A failure
+// that s's intensity does not allow makes s give up, which it reports to its own parent in
+// turn, so that the verdict of the whole tree is known before the child does anything.
+func (s *Supervisor) childFailed(m *member, stopping bool, err error) verdict {
+	now := time.Now()
+	s.mu.Lock()
+	switch {
+	case s.drainReq:
+		// s is stopping: nothing restarts, and the failure is what s ends with.
+		s.setErrLocked(err)
+		s.mu.Unlock()
+		return verdict{}
+	case s.down || s.inDown[m]:
+		// m is being brought down for a restart: it was going anyway.
+		s.mu.Unlock()
+		return verdict{kind: vDown}
+	case s.allow(now):
+		if stopping {
+			// Counted, but a child that was stopping is not brought back.
+			s.mu.Unlock()
+			return verdict{}
+		}
+		if s.backoffs == nil {
+			s.backoffs = make(map[*member]*backoff)
+		}
+		b := s.backoffs[m]
+		if b == nil {
+			b = new(backoff)
+			s.backoffs[m] = b
+		}
+		d := s.cfg.delay(b, now)
+		if s.cfg.strategy == OneForOne {
+			s.mu.Unlock()
+			return verdict{kind: vRestart, delay: d}
+		}
+		set := make(map[*member]bool)
+		after := false
+		for _, c := range s.children(nil) {
+			if after = after || c == m; after || s.cfg.strategy == OneForAll {
+				set[c] = true
+			}
+		}
+		if s.inDown == nil {
+			s.inDown = make(map[*member]bool)
+		}
+		for c := range set {
+			s.inDown[c] = true
+		}
+		s.enqueueLocked(&job{kind: jobRestart, set: set, delay: d})
+		return verdict{kind: vDown}
+	}
+	// Give up.
+	gave := fmt.Errorf("supervisor %s gave up: %w", s.nameLocked(), err)
+	s.mu.Unlock()
+	if s.parent == nil {
+		s.fail(gave)
+		return verdict{}
+	}
+	pv := s.parent.childFailed(&s.member, s.draining(), gave)
+	switch pv.kind {
+	case vRestart:
+		// The parent restarts s alone: s restarts its whole subtree, fresh, and its
+		// restart count starts over.
+		s.mu.Lock()
+		if s.inDown == nil {
+			s.inDown = make(map[*member]bool)
+		}
+		for _, c := range s.children(nil) {
+			s.inDown[c] = true
+		}
+		s.enqueueLocked(&job{kind: jobRestart, delay: pv.delay, reset: true})
+		return verdict{kind: vDown}
+	case vDown:
+		// The parent restarts s with others: it brings s down and up.
+		return verdict{kind: vDown}
+	}
+	// The parent gives up too, or is stopping: s stops all its children and ends with
+	// its failure.
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = gave
+	}
+	s.mu.Unlock()
+	s.requestDrain()
+	return verdict{}
+}
+
+// fail makes a root fail with err: it records err as what Wait returns, if it is the first,
+// and cancels the root's context, which starts the drain.
+func (s *Supervisor) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+	s.cancel(err)
+}
+
+// removeHook drops a WatchSupervisor's hook.
+func (s *Supervisor) removeHook(h *hook) {
+	s.mu.Lock()
+	dropHook(&s.hooks, h)
+	s.mu.Unlock()
+}
+
+// A child supervisor, as its parent sees it.
+
+func (s *Supervisor) stop() { s.requestDrain() }
+
+func (s *Supervisor) bringDown() <-chan struct{} {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	if s.down || s.ended {
+		s.mu.Unlock()
+		close(ch)
+		return ch
+	}
+	if s.inDown == nil {
+		s.inDown = make(map[*member]bool)
+	}
+	for _, c := range s.children(nil) {
+		s.inDown[c] = true
+	}
+	s.enqueueLocked(&job{kind: jobDown, ch: ch})
+	return ch
+}
+
+func (s *Supervisor) bringUp() <-chan struct{} {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	if !s.down || s.ended {
+		s.mu.Unlock()
+		close(ch)
+		return ch
+	}
+	s.enqueueLocked(&job{kind: jobUp, reset: true, ch: ch})
+	return ch
 }

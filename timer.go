@@ -101,7 +101,7 @@ func (r *Ref[T]) startTimer(d, every time.Duration, msg func(*T)) func() bool {
 	}
 	// Made under mu: fire takes mu before it reads t, and end cannot stop a timer that
 	// is not in the list yet.
-	r.addHook(&tm.hook)
+	addHook(&r.hooks, &tm.hook)
 	tm.due = time.Now().Add(d)
 	tm.t = time.AfterFunc(d, tm.fire)
 	return tm.cancel
@@ -120,7 +120,7 @@ func (tm *timer[T]) fire() {
 	}
 	if tm.every == 0 {
 		// Spent: from here the tick in the mailbox decides, between run, cancel and a drop.
-		r.dropHook(&tm.hook)
+		dropHook(&r.hooks, &tm.hook)
 	} else {
 		now := time.Now()
 		tm.due = tm.due.Add(tm.every)
@@ -183,7 +183,7 @@ func (tm *timer[T]) cancel() bool {
 	}
 	r := tm.r
 	r.mu.Lock()
-	r.dropHook(&tm.hook)
+	dropHook(&r.hooks, &tm.hook)
 	r.mu.Unlock()
 	// After the unlink, which fire checks under mu, nothing re-arms it.
 	tm.t.Stop()

@@ -931,7 +931,7 @@ func (rd *ttRound) checkSup(sp *ttSup, errs []error) {
 	}
 	var first *ttActor
 	for _, a := range failed {
-		if errs[a.idx] == sp.waitErr {
+		if sp.waitErr != nil && errors.Is(sp.waitErr, errs[a.idx]) {
 			first = a
 		}
 	}

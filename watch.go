@@ -31,13 +31,8 @@ func Watch[W, T any](watcher *Ref[W], target *Ref[T], onEnd func(*W, error)) (ca
 	if onEnd == nil {
 		panic("actor: Watch: nil onEnd")
 	}
-	w := &watch[W, T]{watcher: watcher, target: target, onEnd: onEnd}
-	w.owner = w
-	watcher.mu.Lock()
-	stopping := watcher.stopping
-	watcher.mu.Unlock()
-	if stopping {
-		w.state.Store(watchDone)
+	w := newWatch(watcher, target, onEnd)
+	if w.state.Load() == watchDone {
 		return w.cancel
 	}
 	target.mu.Lock()
@@ -49,17 +44,68 @@ func Watch[W, T any](watcher *Ref[W], target *Ref[T], onEnd func(*W, error)) (ca
 		w.ended(err)
 		return w.cancel
 	}
-	target.addHook(&w.hook)
+	addHook(&target.hooks, &w.hook)
 	target.mu.Unlock()
 	return w.cancel
 }
 
-// watch is one Watch: a hook in target's list until target ends or it is cancelled, then a
-// notice in watcher's mailbox (it is a request[W], so sending it allocates nothing).
-type watch[W, T any] struct {
+// WatchSupervisor delivers one message to watcher when s ends: it calls onEnd on watcher with
+// the error s's [Supervisor.Wait] returns (nil after a clean stop). It is [Watch] for a
+// supervisor, root or child, with the same promises: the notice is queued before s's Done
+// closes, so once s's Wait has returned it is in watcher's mailbox; it goes through the
+// mailbox ignoring its bound and is dropped if watcher is stopping by then; watching a
+// supervisor that has ended sends it at once; cancel prevents it if onEnd has not started.
+// A supervisor's restarts are not its end: the notice comes once, when it stops for good.
+// Spawn the watcher outside s (or before it, under the same parent) so that it still runs
+// when s ends. It panics if watcher, s or onEnd is nil.
+func WatchSupervisor[W any](watcher *Ref[W], s *Supervisor, onEnd func(*W, error)) (cancel func()) {
+	watcher.check("WatchSupervisor")
+	s.check("WatchSupervisor")
+	if onEnd == nil {
+		panic("actor: WatchSupervisor: nil onEnd")
+	}
+	w := newWatch(watcher, s, onEnd)
+	if w.state.Load() == watchDone {
+		return w.cancel
+	}
+	s.mu.Lock()
+	if s.ended {
+		err := s.err
+		s.mu.Unlock()
+		w.ended(err)
+		return w.cancel
+	}
+	addHook(&s.hooks, &w.hook)
+	s.mu.Unlock()
+	return w.cancel
+}
+
+// newWatch makes a watch, already done if watcher is stopping (there would be nobody to
+// tell).
+func newWatch[W any](watcher *Ref[W], target hookHost, onEnd func(*W, error)) *watch[W] {
+	w := &watch[W]{watcher: watcher, target: target, onEnd: onEnd}
+	w.owner = w
+	watcher.mu.Lock()
+	stopping := watcher.stopping
+	watcher.mu.Unlock()
+	if stopping {
+		w.state.Store(watchDone)
+	}
+	return w
+}
+
+// hookHost is what a watch is a hook in: an actor or a supervisor.
+type hookHost interface {
+	removeHook(*hook)
+}
+
+// watch is one Watch or WatchSupervisor: a hook in target's list until target ends or it is
+// cancelled, then a notice in watcher's mailbox (it is a request[W], so sending it
+// allocates nothing).
+type watch[W any] struct {
 	hook
 	watcher *Ref[W]
-	target  *Ref[T]
+	target  hookHost
 	onEnd   func(*W, error)
 	err     error // target's Wait error; written before the notice is queued
 
@@ -72,29 +118,26 @@ const (
 	watchDone
 )
 
-// ended sends the notice; end calls it without target's lock.
-func (w *watch[W, T]) ended(err error) {
+// ended sends the notice; the target's end calls it without the target's lock.
+func (w *watch[W]) ended(err error) {
 	w.err = err
 	if w.watcher.accept(w, true) != nil {
 		w.state.Store(watchDone) // watcher is stopping: nobody left to tell
 	}
 }
 
-func (w *watch[W, T]) run(x *W) {
+func (w *watch[W]) run(x *W) {
 	if w.state.CompareAndSwap(watchPending, watchDone) {
 		w.onEnd(x, w.err)
 	}
 }
 
 // abort: watcher dropped the notice (it failed or was stopped at once), or onEnd panicked.
-func (w *watch[W, T]) abort(error) { w.state.Store(watchDone) }
+func (w *watch[W]) abort(error) { w.state.Store(watchDone) }
 
-func (w *watch[W, T]) cancel() {
+func (w *watch[W]) cancel() {
 	if !w.state.CompareAndSwap(watchPending, watchDone) {
 		return // delivered or dropped: target has let go of it already
 	}
-	t := w.target
-	t.mu.Lock()
-	t.dropHook(&w.hook) // a no-op if target has ended and settled it
-	t.mu.Unlock()
+	w.target.removeHook(&w.hook) // a no-op if target has ended and settled it
 }
