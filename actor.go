@@ -78,7 +78,7 @@ func Spawn[T any](s *Supervisor, state *T, opts ...Option) *Ref[T] {
 		}
 		panic("actor: Spawn: nil state")
 	}
-	return spawn(s, state, nil, "Spawn", opts)
+	return spawn(s, state, nil, "Spawn", newConfig("Spawn", opts), nil, 0)
 }
 
 // SpawnFunc starts an actor under s, like [Spawn], whose state newState makes: once when
@@ -94,17 +94,21 @@ func SpawnFunc[T any](s *Supervisor, newState func() (*T, error), opts ...Option
 		}
 		panic("actor: SpawnFunc: nil newState")
 	}
-	return spawn(s, nil, newState, "SpawnFunc", opts)
+	return spawn(s, nil, newState, "SpawnFunc", newConfig("SpawnFunc", opts), nil, 0)
 }
 
-func spawn[T any](s *Supervisor, state *T, newState func() (*T, error), op string, opts []Option) *Ref[T] {
+// spawn makes the actor for Spawn, SpawnFunc and SpawnPool (which gives its pool and the
+// member's index in it).
+func spawn[T any](s *Supervisor, state *T, newState func() (*T, error), op string, cfg config, pool *Pool[T], index int) *Ref[T] {
 	if s == nil || s.group == nil {
 		panic("actor: " + op + ": nil Supervisor (Supervisors come from NewSupervisor)")
 	}
-	cfg := newConfig(op, opts)
+	if len(cfg.sup) > 0 && pool == nil {
+		panic("actor: " + op + ": a SupervisorOption configures a supervisor (NewSupervisor, NewChild, SpawnPool), not an actor")
+	}
 	r := &Ref[T]{sup: s, state: state, bound: int32(cfg.bound), named: cfg.name != ""}
-	if cfg.restartMax >= 0 || newState != nil || cfg.shutdown > 0 {
-		r.x = &refExt[T]{newState: newState, shutdown: cfg.shutdown}
+	if cfg.restartMax >= 0 || newState != nil || cfg.shutdown > 0 || pool != nil {
+		r.x = &refExt[T]{newState: newState, shutdown: cfg.shutdown, pool: pool, index: index}
 		if cfg.restartMax >= 0 {
 			r.x.restart = &restarter{max: cfg.restartMax, within: cfg.restartWithin}
 		}
@@ -388,6 +392,9 @@ func (r *Ref[T]) drain() (done bool) {
 			r.wakeSenders()
 		case r.q.n > 0:
 			r.batch = r.q.take()
+		case r.x != nil && r.x.pool != nil && r.x.pool.next(r):
+			// A pool member with nothing of its own takes the next of the pool's
+			// messages, one at a time, so that none waits behind another member's.
 		case !r.stopping:
 			r.running = false
 			r.mu.Unlock()

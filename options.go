@@ -20,7 +20,8 @@ type config struct {
 	bound         int // 0: unbounded
 	restartMax    int // -1: no restart
 	restartWithin time.Duration
-	shutdown      time.Duration // 0: no deadline
+	shutdown      time.Duration      // 0: no deadline
+	sup           []SupervisorOption // SpawnPool's supervisor's
 }
 
 // newConfig applies opts over the defaults: a generated name, an unbounded mailbox, no

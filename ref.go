@@ -61,6 +61,8 @@ type refExt[T any] struct {
 	restart  *restarter         // WithRestart
 	newState func() (*T, error) // SpawnFunc's
 	shutdown time.Duration      // WithShutdownTimeout's; 0: none
+	pool     *Pool[T]           // the pool r is a member of, if any
+	index    int                // r's place in pool.members
 }
 
 // claimedAll is what StopNow and end swap into claimed to take the rest of the batch: as an
@@ -377,13 +379,19 @@ func Ask[T, R any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)) (R, e
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
+	return ask(ctx, fn, func(m any) error { return r.acceptWait(ctx, m) })
+}
+
+// ask is Ask's round trip, for an actor or a pool: accept queues the call.
+func ask[T, R any](ctx context.Context, fn func(*T) (R, error), accept func(any) error) (R, error) {
+	var zero R
 	c := &call[T, R]{fn: fn}
 	done := ctx.Done()
 	if done == nil {
 		// ctx can never end, so nothing but the actor can wake us: wait on the call's
 		// WaitGroup, which costs no allocation of its own, unlike a channel.
 		c.wg.Add(1)
-		if err := r.acceptWait(ctx, c); err != nil {
+		if err := accept(c); err != nil {
 			return zero, err
 		}
 		c.wg.Wait()
@@ -394,7 +402,7 @@ func Ask[T, R any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)) (R, e
 	// outside it (and one made outside is not durably blocking inside), so a shared pool
 	// would break users' synctest tests.
 	c.done = make(chan struct{})
-	if err := r.acceptWait(ctx, c); err != nil {
+	if err := accept(c); err != nil {
 		return zero, err
 	}
 	select {

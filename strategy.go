@@ -6,17 +6,25 @@ import (
 	"time"
 )
 
-// SupervisorOption configures a [Supervisor] at [NewSupervisor] or [Supervisor.NewChild].
-// Options are made by [WithStrategy], [WithIntensity], [WithBackoff] and
+// SupervisorOption configures a [Supervisor] at [NewSupervisor] or [Supervisor.NewChild],
+// or the supervisor of a pool at [SpawnPool] (a SupervisorOption is also an [Option], for
+// that). Options are made by [WithStrategy], [WithIntensity], [WithBackoff] and
 // [WithSupervisorName]; each checks its arguments when it is made, so a bad value panics on
 // the line that wrote it.
 type SupervisorOption interface {
+	Option
 	applySup(supConfig) supConfig
 }
 
 type supOptionFunc func(supConfig) supConfig
 
 func (f supOptionFunc) applySup(c supConfig) supConfig { return f(c) }
+
+// apply keeps the option for SpawnPool's supervisor; Spawn and SpawnFunc refuse it.
+func (f supOptionFunc) apply(c config) config {
+	c.sup = append(c.sup, f)
+	return c
+}
 
 type supConfig struct {
 	name       string

@@ -32,7 +32,8 @@ type Supervisor struct {
 	cancel  context.CancelCauseFunc // root: cancels ctx
 	unwatch func() bool             // root: stops watching the parent ctx
 	cfg     supConfig
-	member  member // s's entry in its parent's list; guarded by parent.mu
+	member  member   // s's entry in its parent's list; guarded by parent.mu
+	pool    poolHost // the pool whose members s supervises, if any; set once by SpawnPool
 
 	mu       sync.Mutex
 	name     string               // guarded by mu; built on first use unless named
@@ -256,6 +257,12 @@ func (s *Supervisor) children(set map[*member]bool) []*member {
 // errgroup, one at a time per supervisor, started when there is work and ending when there
 // is none. A drain, once asked for, comes before anything else and ends s.
 
+// poolHost is a pool, as the supervisor of its members tells it that it stops and ends.
+type poolHost interface {
+	draining()
+	ended()
+}
+
 // job is restart work for the control task.
 type job struct {
 	kind  jobKind
@@ -309,6 +316,9 @@ func (s *Supervisor) requestDrain() {
 	if s.timer != nil {
 		s.timer.Stop() // a restart waiting for its backoff: the children it brought down end at once
 		s.timer = nil
+	}
+	if s.pool != nil {
+		s.pool.draining() // before any member is told to stop (lock order: s.mu, then the pool's)
 	}
 	start := !s.ctl
 	s.ctl = true
@@ -446,6 +456,9 @@ func (s *Supervisor) end() {
 	}
 	s.ended = true // from here a Watch delivers by itself
 	s.mu.Unlock()
+	if s.pool != nil {
+		s.pool.ended()
+	}
 	for h := hooks; h != nil; {
 		next := h.next
 		h.prev, h.next = nil, nil
