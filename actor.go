@@ -130,6 +130,7 @@ func spawn[T any](s *Supervisor, state *T, newState func() (*T, error), op strin
 		r.running, r.stopping, r.ended, r.err = false, true, true, ErrStopped
 		return r
 	}
+	r.observe(EventSpawned, nil, 0, "")
 	if start {
 		go r.runFn()
 	}
@@ -272,8 +273,9 @@ func (r *Ref[T]) guarded() (done bool) {
 		}
 		pe := newPanicError(r.String(), v)
 		r.abortCurrent(pe)
+		r.observe(EventPanicked, pe, 0, "")
 		if r.restartable() {
-			r.restartInPlace()
+			r.restartInPlace(pe)
 			done = false
 			return
 		}
@@ -323,6 +325,13 @@ func (r *Ref[T]) abortCurrent(err error) {
 // its supervisor asked of it: bring this incarnation down for a restart. It returns false
 // if the activation should go on after a failure its supervisor restarted at once.
 func (r *Ref[T]) drain() (done bool) {
+	// With an observer, one clock reading per batch: each batch's time runs from the end of
+	// the one before (or the start of the activation, or of OnStart's end) to its own end.
+	o, each := r.sup.obs, r.sup.obsEach
+	var last time.Time
+	if o != nil {
+		last = time.Now()
+	}
 	for {
 		if r.needState {
 			if err := r.comeUp(); err != nil {
@@ -342,13 +351,29 @@ func (r *Ref[T]) drain() (done bool) {
 					return r.failed(fmt.Errorf("OnStart: %w", err))
 				}
 			}
-			if r.cameUp {
-				r.cameUp = false
+			var cause error
+			if r.cameUp || o != nil {
 				r.mu.Lock()
-				r.life.signalUp()
+				if r.cameUp {
+					r.life.signalUp()
+				}
+				if r.life != nil {
+					cause = r.life.cause
+				}
 				r.mu.Unlock()
+				r.cameUp = false
 			}
+			if o != nil {
+				if r.everStarted {
+					r.observe(EventRestarted, cause, 0, "")
+				} else {
+					r.observe(EventStarted, nil, 0, "")
+				}
+				last = time.Now()
+			}
+			r.everStarted = true
 		}
+		ran := 0
 		for n := r.batch.n; ; {
 			// Claim before running: once StopNow, end or a restart has taken the rest of
 			// the batch, the claim fails and the message is theirs (see claimed).
@@ -358,14 +383,21 @@ func (r *Ref[T]) drain() (done bool) {
 			}
 			slot := r.cur.advance(&r.batch, i == 0)
 			r.phase = inMessage
-			switch m := (*slot).(type) {
-			case func(*T):
-				m(r.state)
-			case request[T]:
-				m.run(r.state)
+			if each {
+				t0 := time.Now()
+				r.runMessage(*slot)
+				r.ran(1, time.Since(t0))
+			} else {
+				r.runMessage(*slot)
 			}
 			r.phase = between
 			*slot = nil // let the closure be collected
+			ran++
+		}
+		if o != nil && !each && ran > 0 {
+			now := time.Now()
+			r.ran(ran, now.Sub(last))
+			last = now
 		}
 
 		r.mu.Lock()
@@ -413,6 +445,21 @@ func (r *Ref[T]) drain() (done bool) {
 	}
 }
 
+// runMessage runs one message.
+func (r *Ref[T]) runMessage(m any) {
+	switch m := m.(type) {
+	case func(*T):
+		m(r.state)
+	case request[T]:
+		m.run(r.state)
+	}
+}
+
+// ran reports n messages run in busy to the observer, which the caller knows exists.
+func (r *Ref[T]) ran(n int, busy time.Duration) {
+	r.sup.obs.Observe(Event{Kind: EventRan, Actor: r, Type: typeName[T](), Supervisor: r.sup, Count: n, Busy: busy})
+}
+
 // end ends the actor, once, in one order that nothing can overtake: refuse sends and drop
 // what has not started (telling their callers at once); run OnStop if onStop (a failure's;
 // a graceful stop has run it already); settle timers and watches; then, under mu, set
@@ -438,6 +485,7 @@ func (r *Ref[T]) end(cause error, onStop bool) {
 		r.hooksDone = true
 		r.endLocked(nil)
 		b.release()
+		r.observe(EventEnded, nil, 0, "")
 		return
 	}
 	if l := r.life; l != nil {
@@ -451,6 +499,13 @@ func (r *Ref[T]) end(cause error, onStop bool) {
 		if c, ok := m.(request[T]); ok {
 			c.abort(ErrStopped)
 		}
+	}
+	if len(dropped) > 0 {
+		reason := "stopped"
+		if cause != nil {
+			reason = "failure"
+		}
+		r.observe(EventDropped, nil, len(dropped), reason)
 	}
 	// Deferred, so that the actor ends even if OnStop below calls runtime.Goexit.
 	defer func() {
@@ -476,6 +531,7 @@ func (r *Ref[T]) end(cause error, onStop bool) {
 		}
 		r.mu.Lock()
 		r.endLocked(cause)
+		r.observe(EventEnded, cause, 0, "")
 	}()
 	if onStop && hasOnStop[T]() {
 		r.phase = inStop

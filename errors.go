@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"runtime/debug"
 )
 
@@ -44,7 +46,11 @@ type PanicError struct {
 	actor string // the actor's name, for Error
 }
 
-var _ error = (*PanicError)(nil)
+var (
+	_ error          = (*PanicError)(nil)
+	_ fmt.Formatter  = (*PanicError)(nil)
+	_ slog.LogValuer = (*PanicError)(nil)
+)
 
 func newPanicError(actor string, v any) *PanicError {
 	stack := debug.Stack()
@@ -56,9 +62,32 @@ func newPanicError(actor string, v any) *PanicError {
 	return &PanicError{Value: v, Stack: stack, actor: actor}
 }
 
-// Error names the actor and the panic value, followed by the stack.
+// Error names the actor and the panic value, on one line: "actor NAME panicked: VALUE". The
+// stack is in Stack; formatting the error with %+v prints it too.
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("actor %s panicked: %v\n\n%s", e.actor, e.Value, e.Stack)
+	return fmt.Sprintf("actor %s panicked: %v", e.actor, e.Value)
+}
+
+// Format prints Error, and with %+v also the stack, after a blank line.
+func (e *PanicError) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('+'):
+		fmt.Fprintf(f, "%s\n\n%s", e.Error(), e.Stack)
+	case verb == 'q':
+		fmt.Fprintf(f, "%q", e.Error())
+	default:
+		io.WriteString(f, e.Error())
+	}
+}
+
+// LogValue makes a PanicError log as a group of the actor's name, the panic value and the
+// stack, each an attribute of its own, so that a log line stays one line.
+func (e *PanicError) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("actor", e.actor),
+		slog.String("panic", fmt.Sprint(e.Value)),
+		slog.String("stack", string(e.Stack)),
+	)
 }
 
 // Unwrap returns Value when it is an error, so that [errors.Is] and [errors.As] see through a

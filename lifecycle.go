@@ -29,6 +29,7 @@ type life struct {
 	downCh chan struct{} // closed when down: a restart that brings the actor down waits on it
 	upCh   chan struct{} // closed when up, or failed instead: a restart waits on it
 
+	cause    error       // the failure that brought the incarnation down, for EventRestarted
 	backoff  *time.Timer // the wait before coming up again
 	deadline *time.Timer // WithShutdownTimeout's
 }
@@ -150,7 +151,9 @@ func (r *Ref[T]) failed(cause error) bool {
 	}
 	l.signalUp() // a restart waiting for us to come up: we failed instead
 	l.cancelCtxLocked(err)
+	l.cause = err
 	r.mu.Unlock()
+	r.observe(EventFailed, err, 0, "")
 
 	v := r.sup.childFailed(&r.member, stopping, err)
 	if v.kind == vEnd {
@@ -245,10 +248,12 @@ func (r *Ref[T]) comeUp() error {
 // restartInPlace is WithRestart's restart, on the actor's goroutine, after the panic that
 // it absorbed: a new incarnation, with OnStart again; for SpawnFunc, the old state's
 // OnStop and fresh state first.
-func (r *Ref[T]) restartInPlace() {
+func (r *Ref[T]) restartInPlace(cause error) {
 	r.mu.Lock()
-	if l := r.life; l != nil {
+	if l := r.life; l != nil || r.sup.obs != nil {
+		l = r.lifeLocked()
 		l.newIncarnationLocked()
+		l.cause = cause // for EventRestarted
 	}
 	r.mu.Unlock()
 	if r.x.newState != nil {
@@ -281,7 +286,7 @@ func (r *Ref[T]) takeBackLocked() {
 }
 
 // bringDown is the supervisor's request to bring the actor down for a restart.
-func (r *Ref[T]) bringDown() <-chan struct{} {
+func (r *Ref[T]) bringDown(cause error) <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
@@ -295,6 +300,7 @@ func (r *Ref[T]) bringDown() <-chan struct{} {
 		return l.downCh // on its way down already: it failed
 	}
 	l.downCh = make(chan struct{})
+	l.cause = cause
 	l.cancelCtxLocked(ErrStopped)
 	r.takeBackLocked() // the running message is the last of this incarnation
 	l.task = taskDown
@@ -362,6 +368,9 @@ func (r *Ref[T]) deadlinePassed() {
 	dropped := r.takeUnstarted(nil)
 	r.lifeLocked().cancelCtxLocked(ErrStopped)
 	r.mu.Unlock()
+	if len(dropped) > 0 {
+		r.observe(EventDropped, nil, len(dropped), "deadline")
+	}
 	for _, m := range dropped {
 		if c, ok := m.(request[T]); ok {
 			c.abort(ErrStopped)

@@ -127,7 +127,7 @@ func (p *Pool[T]) accept(ctx context.Context, m any) error {
 	for {
 		if p.stopping {
 			p.mu.Unlock()
-			return ErrStopped
+			return p.refused(ErrStopped)
 		}
 		for len(p.idle) > 0 {
 			r := p.idle[len(p.idle)-1]
@@ -141,7 +141,7 @@ func (p *Pool[T]) accept(ctx context.Context, m any) error {
 			p.mu.Lock() // it had work of its own meanwhile, or is stopping: try another
 			if p.stopping {
 				p.mu.Unlock()
-				return ErrStopped
+				return p.refused(ErrStopped)
 			}
 		}
 		if p.bound == 0 || p.q.n < p.bound {
@@ -149,7 +149,7 @@ func (p *Pool[T]) accept(ctx context.Context, m any) error {
 		}
 		if ctx == nil {
 			p.mu.Unlock()
-			return ErrMailboxFull
+			return p.refused(ErrMailboxFull)
 		}
 		if p.room == nil {
 			p.room = make(chan struct{})
@@ -230,6 +230,17 @@ func (p *Pool[T]) ended() {
 			c.abort(ErrStopped)
 		}
 	}
+	if o := p.sup.obs; o != nil && len(dropped) > 0 {
+		o.Observe(Event{Kind: EventDropped, Type: typeName[T](), Supervisor: p.sup, Count: len(dropped), Reason: "pool"})
+	}
+}
+
+// refused reports a send the pool refused to the observer, if any, and returns err.
+func (p *Pool[T]) refused(err error) error {
+	if o := p.sup.obs; o != nil {
+		o.Observe(Event{Kind: EventRefused, Type: typeName[T](), Supervisor: p.sup, Err: err, Count: 1})
+	}
+	return err
 }
 
 // Next returns the member with the fewest messages waiting (a busy member counts its

@@ -38,15 +38,16 @@ type Ref[T any] struct {
 	// after the previous one has released mu (or, for a restart, has gone down), so these
 	// need no lock of their own. The activation changes batch only under mu, so that
 	// StopNow, end and a restart can take the rest of a batch away under mu (see claimed).
-	state     *T        // the current incarnation's; replaced at a restart of SpawnFunc's
-	batch     batch     // messages taken from q, run in order
-	cur       cursor    // the message of batch running (or last run)
-	labels    *labelSet // pprof labels naming the actor, made on the first activation
-	started   bool      // OnStart has run (since the last restart)
-	finished  bool      // end has been called; it runs once
-	needState bool      // the next incarnation must come up first (newState, bind)
-	cameUp    bool      // this activation brought up an incarnation: signal it after OnStart
-	phase     phase     // what the activation is running, for the panic handler
+	state       *T        // the current incarnation's; replaced at a restart of SpawnFunc's
+	batch       batch     // messages taken from q, run in order
+	cur         cursor    // the message of batch running (or last run)
+	labels      *labelSet // pprof labels naming the actor, made on the first activation
+	started     bool      // OnStart has run (since the last restart)
+	finished    bool      // end has been called; it runs once
+	needState   bool      // the next incarnation must come up first (newState, bind)
+	cameUp      bool      // this activation brought up an incarnation: signal it after OnStart
+	everStarted bool      // an incarnation has started: the next start is a restart
+	phase       phase     // what the activation is running, for the panic handler
 	// claimed is how many messages of batch the activation has claimed: it claims each one
 	// with an Add before it runs it. StopNow, end and a restart swap in claimedAll under mu,
 	// and the messages from the old value on are theirs to take, so that every message of
@@ -151,11 +152,11 @@ func (r *Ref[T]) accept(m any, ignoreBound bool) error {
 	r.lock()
 	if r.stopping {
 		r.mu.Unlock()
-		return ErrStopped
+		return r.refused(ErrStopped)
 	}
 	if r.bound > 0 && !ignoreBound && r.q.n >= r.bound {
 		r.mu.Unlock()
-		return ErrMailboxFull
+		return r.refused(ErrMailboxFull)
 	}
 	return r.pushLocked(m)
 }
@@ -183,7 +184,7 @@ func (r *Ref[T]) acceptWait(ctx context.Context, m any) error {
 	for {
 		if r.stopping {
 			r.mu.Unlock()
-			return ErrStopped
+			return r.refused(ErrStopped)
 		}
 		if r.bound == 0 || r.q.n < r.bound {
 			break
@@ -203,6 +204,12 @@ func (r *Ref[T]) acceptWait(ctx context.Context, m any) error {
 		r.mu.Lock()
 	}
 	return r.pushLocked(m)
+}
+
+// refused reports a refused send to the observer, if any, and returns err.
+func (r *Ref[T]) refused(err error) error {
+	r.observe(EventRefused, err, 1, "")
+	return err
 }
 
 // pushLocked queues m and releases mu, starting an activation if none is running.
@@ -300,6 +307,9 @@ func (r *Ref[T]) StopNow() (dropped int) {
 		if c, ok := m.(request[T]); ok {
 			c.abort(ErrStopped)
 		}
+	}
+	if len(taken) > 0 {
+		r.observe(EventDropped, nil, len(taken), "stop_now")
 	}
 	return len(taken)
 }

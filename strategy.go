@@ -33,6 +33,7 @@ type supConfig struct {
 	within     time.Duration // the intensity window
 	backoffMin time.Duration // 0: restart at once
 	backoffMax time.Duration
+	obs        Observer // nil: inherit the parent's, if any
 }
 
 // newSupConfig applies opts over the defaults: a generated name, OneForOne, an intensity of

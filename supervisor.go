@@ -34,6 +34,8 @@ type Supervisor struct {
 	cfg     supConfig
 	member  member   // s's entry in its parent's list; guarded by parent.mu
 	pool    poolHost // the pool whose members s supervises, if any; set once by SpawnPool
+	obs     Observer // WithObserver's, or the parent's; nil: nobody observes
+	obsEach bool     // obs asks to be told of every message
 
 	mu       sync.Mutex
 	name     string               // guarded by mu; built on first use unless named
@@ -46,6 +48,7 @@ type Supervisor struct {
 	timer    *time.Timer          // guarded by mu; a backoff before a group restart comes up
 	inDown   map[*member]bool     // guarded by mu; children a restart has brought (or is bringing) down
 	down     bool                 // guarded by mu; s itself is down, for its parent's restart
+	downCause error               // guarded by mu; why s was brought down
 	restarts []time.Time          // guarded by mu; the intensity window
 	backoffs map[*member]*backoff // guarded by mu; consecutive restarts per child
 	err      error                // guarded by mu; what Wait returns
@@ -71,7 +74,7 @@ type child interface {
 	// bringDown brings the child down for a restart: it finishes what it is running, runs
 	// no more, and runs its OnStop (a supervisor brings all its children down). The
 	// channel is closed once it is down, or has ended.
-	bringDown() <-chan struct{}
+	bringDown(cause error) <-chan struct{}
 	// bringUp brings a child that is down up again: fresh state and OnStart (for a
 	// supervisor, all its children), then it goes on with its mailbox. The channel is
 	// closed once it is up, has failed again, or has ended.
@@ -89,9 +92,11 @@ func NewSupervisor(ctx context.Context, opts ...SupervisorOption) *Supervisor {
 	parent, cancel := context.WithCancelCause(ctx)
 	group, gctx := errgroup.WithContext(parent)
 	s := &Supervisor{group: group, ctx: gctx, cancel: cancel, cfg: cfg, drainCh: make(chan struct{})}
-	s.root = s
+	s.root, s.obs = s, cfg.obs
+	s.obsEach = s.obs != nil && perMessage(s.obs)
 	// For contexts of package context this registers a callback and holds no goroutine.
 	s.unwatch = context.AfterFunc(gctx, s.requestDrain)
+	s.observe(EventSpawned, nil)
 	return s
 }
 
@@ -108,11 +113,17 @@ func NewSupervisor(ctx context.Context, opts ...SupervisorOption) *Supervisor {
 func (s *Supervisor) NewChild(opts ...SupervisorOption) *Supervisor {
 	s.check("NewChild")
 	cfg := newSupConfig("NewChild", opts)
-	c := &Supervisor{parent: s, root: s.root, group: s.root.group, cfg: cfg}
+	c := &Supervisor{parent: s, root: s.root, group: s.root.group, cfg: cfg, obs: cfg.obs}
+	if c.obs == nil {
+		c.obs = s.obs
+	}
+	c.obsEach = c.obs != nil && perMessage(c.obs)
 	c.member.child = c
 	if !s.link(&c.member) {
 		c.stopped, c.drainReq, c.ended, c.err = true, true, true, ErrStopped
+		return c
 	}
+	c.observe(EventSpawned, nil)
 	return c
 }
 
@@ -269,6 +280,7 @@ type job struct {
 	set   map[*member]bool // the children concerned; nil: all of them
 	delay time.Duration    // jobRestart: the backoff between down and up
 	reset bool             // s's own restart: its intensity and backoffs start over
+	cause error            // the failure that made the restart
 	ch    chan struct{}    // jobDown, jobUp: closed when done or given up
 }
 
@@ -372,12 +384,17 @@ func (s *Supervisor) run(j *job) {
 	ms := s.children(j.set)
 	s.mu.Unlock()
 	if j.kind != jobUp {
+		if j.kind == jobDown {
+			s.mu.Lock()
+			s.downCause = j.cause
+			s.mu.Unlock()
+		}
 		// Down, in reverse spawn order, each before the next.
 		for i := len(ms) - 1; i >= 0; i-- {
 			if s.draining() {
 				return
 			}
-			<-ms[i].child.bringDown()
+			<-ms[i].child.bringDown(j.cause)
 		}
 		if j.kind == jobDown {
 			s.mu.Lock()
@@ -389,7 +406,7 @@ func (s *Supervisor) run(j *job) {
 			// The children wait down; no goroutine waits with them.
 			s.mu.Lock()
 			if !s.drainReq {
-				up := &job{kind: jobUp, set: j.set, reset: j.reset}
+				up := &job{kind: jobUp, set: j.set, reset: j.reset, cause: j.cause}
 				s.timer = time.AfterFunc(j.delay, func() {
 					s.mu.Lock()
 					s.timer = nil
@@ -415,6 +432,9 @@ func (s *Supervisor) run(j *job) {
 		s.restarts, s.backoffs, s.down = nil, nil, false
 	}
 	s.mu.Unlock()
+	if j.reset {
+		s.observe(EventRestarted, j.cause)
+	}
 }
 
 // drain stops the children in reverse spawn order, each after the previous one has ended,
@@ -465,6 +485,7 @@ func (s *Supervisor) end() {
 		h.owner.ended(err)
 		h = next
 	}
+	s.observe(EventEnded, err)
 	s.mu.Lock()
 	if s.done == nil {
 		s.done = closedChan
@@ -550,12 +571,13 @@ func (s *Supervisor) childFailed(m *member, stopping bool, err error) verdict {
 		for c := range set {
 			s.inDown[c] = true
 		}
-		s.enqueueLocked(&job{kind: jobRestart, set: set, delay: d})
+		s.enqueueLocked(&job{kind: jobRestart, set: set, delay: d, cause: err})
 		return verdict{kind: vDown}
 	}
 	// Give up.
 	gave := fmt.Errorf("supervisor %s gave up: %w", s.nameLocked(), err)
 	s.mu.Unlock()
+	s.observe(EventGaveUp, gave)
 	if s.parent == nil {
 		s.fail(gave)
 		return verdict{}
@@ -572,7 +594,7 @@ func (s *Supervisor) childFailed(m *member, stopping bool, err error) verdict {
 		for _, c := range s.children(nil) {
 			s.inDown[c] = true
 		}
-		s.enqueueLocked(&job{kind: jobRestart, delay: pv.delay, reset: true})
+		s.enqueueLocked(&job{kind: jobRestart, delay: pv.delay, reset: true, cause: gave})
 		return verdict{kind: vDown}
 	case vDown:
 		// The parent restarts s with others: it brings s down and up.
@@ -611,7 +633,7 @@ func (s *Supervisor) removeHook(h *hook) {
 
 func (s *Supervisor) stop() { s.requestDrain() }
 
-func (s *Supervisor) bringDown() <-chan struct{} {
+func (s *Supervisor) bringDown(cause error) <-chan struct{} {
 	ch := make(chan struct{})
 	s.mu.Lock()
 	if s.down || s.ended {
@@ -625,7 +647,7 @@ func (s *Supervisor) bringDown() <-chan struct{} {
 	for _, c := range s.children(nil) {
 		s.inDown[c] = true
 	}
-	s.enqueueLocked(&job{kind: jobDown, ch: ch})
+	s.enqueueLocked(&job{kind: jobDown, cause: cause, ch: ch})
 	return ch
 }
 
@@ -637,6 +659,6 @@ func (s *Supervisor) bringUp() <-chan struct{} {
 		close(ch)
 		return ch
 	}
-	s.enqueueLocked(&job{kind: jobUp, reset: true, ch: ch})
+	s.enqueueLocked(&job{kind: jobUp, reset: true, cause: s.downCause, ch: ch})
 	return ch
 }
