@@ -37,24 +37,24 @@ type Supervisor struct {
 	obs     Observer // WithObserver's, or the parent's; nil: nobody observes
 	obsEach bool     // obs asks to be told of every message
 
-	mu       sync.Mutex
-	name     string               // guarded by mu; built on first use unless named
-	tail     *member              // guarded by mu; the live children, linked in spawn order
-	stopped  bool                 // guarded by mu; Spawn and NewChild make stopped children
-	drainReq bool                 // guarded by mu; set once: the control task drains s
-	drainCh  chan struct{}        // root: closed once a drain is requested and its task exists
-	ctl      bool                 // guarded by mu; a control task is running
-	jobs     []*job               // guarded by mu; restart work for the control task
-	timer    *time.Timer          // guarded by mu; a backoff before a group restart comes up
-	inDown   map[*member]bool     // guarded by mu; children a restart has brought (or is bringing) down
-	down     bool                 // guarded by mu; s itself is down, for its parent's restart
-	downCause error               // guarded by mu; why s was brought down
-	restarts []time.Time          // guarded by mu; the intensity window
-	backoffs map[*member]*backoff // guarded by mu; consecutive restarts per child
-	err      error                // guarded by mu; what Wait returns
-	ended    bool                 // guarded by mu; set once, when every child has ended
-	done     chan struct{}        // guarded by mu; made on first use, closed when ended is set
-	hooks    *hook                // guarded by mu; WatchSupervisor notices
+	mu        sync.Mutex
+	name      string               // guarded by mu; built on first use unless named
+	tail      *member              // guarded by mu; the live children, linked in spawn order
+	stopped   bool                 // guarded by mu; Spawn and NewChild make stopped children
+	drainReq  bool                 // guarded by mu; set once: the control task drains s
+	drainCh   chan struct{}        // root: closed once a drain is requested and its task exists
+	ctl       bool                 // guarded by mu; a control task is running
+	jobs      []*job               // guarded by mu; restart work for the control task
+	timer     *time.Timer          // guarded by mu; a backoff before a group restart comes up
+	inDown    map[*member]bool     // guarded by mu; children a restart has brought (or is bringing) down
+	down      bool                 // guarded by mu; s itself is down, for its parent's restart
+	downCause error                // guarded by mu; why s was brought down
+	restarts  []time.Time          // guarded by mu; the intensity window
+	backoffs  map[*member]*backoff // guarded by mu; consecutive restarts per child
+	err       error                // guarded by mu; what Wait returns
+	ended     bool                 // guarded by mu; set once, when every child has ended
+	done      chan struct{}        // guarded by mu; made on first use, closed when ended is set
+	hooks     *hook                // guarded by mu; WatchSupervisor notices
 }
 
 // member is a child's entry in its supervisor's list, embedded in the Ref (or the child
