@@ -34,13 +34,10 @@ func newSup(t *testing.T) *Supervisor {
 	return s
 }
 
-// counter is the plain test actor: it counts messages and records OnStart/OnStop calls.
+// counter is the plain test actor: it counts messages.
 type counter struct {
 	Base[counter]
-	n      int
-	starts int
-	stops  int
-	log    []int
+	n int
 }
 
 // hooked has both hooks, and reports them on channels when they are set.
@@ -308,7 +305,7 @@ func TestStopIsGraceful(t *testing.T) {
 	default:
 		t.Fatal("Done not closed after Wait returned")
 	}
-	if r.Done() != r.Done() {
+	if d1, d2 := r.Done(), r.Done(); d1 != d2 {
 		t.Fatal("Done returned different channels")
 	}
 }
@@ -352,9 +349,7 @@ func TestStopFromInsideEndsSelfReschedulingLoop(t *testing.T) {
 		t.Fatalf("Wait = %v", err)
 	}
 	// The Enqueue made by message 50 was accepted before its Stop? No: Stop came first.
-	var n int
-	n = r.state.n
-	if n != 50 {
+	if n := r.state.n; n != 50 {
 		t.Fatalf("loop ran %d times, want 50", n)
 	}
 }
@@ -894,19 +889,23 @@ func TestBadInputPanics(t *testing.T) {
 		"actor: WithRestart: negative max":         func() { WithRestart(-1, time.Second) },
 		"actor: WithRestart: within must be":       func() { WithRestart(1, 0) },
 		"actor: WithName: empty name":              func() { WithName("") },
-		"actor: NewSupervisor: nil Context":        func() { NewSupervisor(nil) },
-		"actor: Send on a nil or zero Ref":         func() { nilRef.Send(func(*counter) {}) },
-		"actor: Stop on a nil or zero Ref":         func() { new(Ref[counter]).Stop() },
-		"actor: Ask on a nil or zero Ref":          func() { Ask(context.Background(), nilRef, func(*counter) (int, error) { return 0, nil }) },
-		"actor: Supervisor.Wait on a nil":          func() { zeroSup.Wait() },
+		//lint:ignore SA1012 the test checks the panic for a nil Context
+		"actor: NewSupervisor: nil Context": func() { NewSupervisor(nil) },
+		"actor: Send on a nil or zero Ref":  func() { nilRef.Send(func(*counter) {}) },
+		"actor: Stop on a nil or zero Ref":  func() { new(Ref[counter]).Stop() },
+		"actor: Ask on a nil or zero Ref":   func() { Ask(context.Background(), nilRef, func(*counter) (int, error) { return 0, nil }) },
+		"actor: Supervisor.Wait on a nil":   func() { zeroSup.Wait() },
 		"actor: SendContext: nil Context": func() {
+			//lint:ignore SA1012 the test checks the panic for a nil Context
 			Spawn(s, &counter{}).SendContext(nil, func(*counter) {})
 		},
 		"actor: AskErr: nil Context": func() {
+			//lint:ignore SA1012 the test checks the panic for a nil Context
 			AskErr(nil, Spawn(s, &counter{}), func(*counter) error { return nil })
 		},
 		"actor: RequestErr: nil Context": func() {
 			r := Spawn(s, &counter{})
+			//lint:ignore SA1012 the test checks the panic for a nil Context
 			RequestErr(nil, r, func(*counter) error { return nil }, r, func(*counter, error) {})
 		},
 	} {

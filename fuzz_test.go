@@ -452,7 +452,7 @@ func fzRunReal(x *fzActor, sup *Supervisor, s *fzState, it fzItem) {
 		<-it.rel
 	case fzEnqueue:
 		next := fzItem{id: it.followUp}
-		if err := x.ref.send(nil, fzEnqueuePlain, func(s *fzState) { fzRunReal(x, sup, s, next) }); err != nil {
+		if err := x.ref.send(context.Background(), fzEnqueuePlain, func(s *fzState) { fzRunReal(x, sup, s, next) }); err != nil {
 			s.log = append(s.log, -it.followUp)
 		}
 	case fzStopSelf:

@@ -368,7 +368,10 @@ func TestTimerBadInputPanics(t *testing.T) {
 		"actor: Watch: nil onEnd":                func() { Watch[counter, counter](r, r, nil) },
 		"actor: Request on a nil or zero Ref":    func() { Request(context.Background(), nilRef, zeroFn, r, ignoreReply) },
 		"actor: Request on a nil or zero Ref (R": func() { Request(context.Background(), r, zeroFn, nilRef, ignoreReply) },
-		"actor: Request: nil Context":            func() { Request(nil, r, zeroFn, r, ignoreReply) },
+		"actor: Request: nil Context": func() {
+			//lint:ignore SA1012 the test checks the panic for a nil Context
+			Request(nil, r, zeroFn, r, ignoreReply)
+		},
 	} {
 		mustPanic(t, want, f)
 	}

@@ -80,7 +80,7 @@ func (p *Pool[T]) Send(msg func(*T)) error {
 	if msg == nil {
 		return ErrNilMessage
 	}
-	return p.accept(nil, msg)
+	return p.accept(context.Background(), msg, false)
 }
 
 // SendContext is [Pool.Send] that waits for room in a full shared queue instead of failing,
@@ -95,7 +95,7 @@ func (p *Pool[T]) SendContext(ctx context.Context, msg func(*T)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return p.accept(ctx, msg)
+	return p.accept(ctx, msg, true)
 }
 
 // AskPool runs fn on whichever member of p is free first, as [Pool.Send] does, and returns
@@ -112,17 +112,17 @@ func AskPool[T, R any](ctx context.Context, p *Pool[T], fn func(*T) (R, error)) 
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	return ask(ctx, fn, func(m any) error { return p.accept(ctx, m) })
+	return ask(ctx, fn, func(m any) error { return p.accept(ctx, m, true) })
 }
 
 // accept queues m for the first free member: it hands m to an idle member at once, or
-// queues it in the shared queue, where the next member to be free takes it. With a nil ctx
-// a full shared queue refuses m; with one, it waits for room.
+// queues it in the shared queue, where the next member to be free takes it. A full shared
+// queue refuses m, or with wait, makes accept wait for room until ctx ends.
 //
 // A member registers as idle only under mu, having found the shared queue empty, and
 // before it lets go of its activation; so a message queued here, with no idle member
 // listed, is always found by some member.
-func (p *Pool[T]) accept(ctx context.Context, m any) error {
+func (p *Pool[T]) accept(ctx context.Context, m any, wait bool) error {
 	p.mu.Lock()
 	for {
 		if p.stopping {
@@ -147,7 +147,7 @@ func (p *Pool[T]) accept(ctx context.Context, m any) error {
 		if p.bound == 0 || p.q.n < p.bound {
 			break
 		}
-		if ctx == nil {
+		if !wait {
 			p.mu.Unlock()
 			return p.refused(ErrMailboxFull)
 		}

@@ -15,7 +15,6 @@ type stopRecorder struct {
 	log   *[]int
 	mu    *sync.Mutex
 	last  *Ref[counter] // if set, OnStop sends it one last message
-	other func()
 }
 
 func (s *stopRecorder) OnStop() {

@@ -53,7 +53,7 @@ func newLogger(b *logBuf, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: level}))
 }
 
-type worker struct{ n int }
+type worker struct{}
 
 func TestFailuresRestartsAndGiveUps(t *testing.T) {
 	var b logBuf
