@@ -39,7 +39,8 @@ func newConfig(op string, opts []Option) config {
 }
 
 // WithShutdownTimeout bounds how long a graceful stop may take: once the actor is told to
-// stop (by [Ref.Stop], or by its supervisor when its turn comes in a drain), it has d to
+// stop (by [Ref.Stop], or by its supervisor when, stopping its children one by one, it
+// comes to this one), it has d to
 // run what it had accepted; then whatever has not started is dropped as [Ref.StopNow]
 // drops it (counted, and its Asks get [ErrStopped]), and its [Ref.Context] is cancelled,
 // so that a message blocked on that context returns. (When a sibling's restart brings the

@@ -12,7 +12,8 @@ import (
 // Ref is the handle to an actor that owns a *T. Every method is safe to call from any
 // goroutine, including from inside the actor's own messages.
 //
-// A Ref comes only from [Spawn]; methods on a nil or zero Ref panic. Refs compare equal
+// A Ref comes only from [Spawn], [SpawnFunc] or [SpawnPool]; methods on a nil or zero Ref
+// panic. Refs compare equal
 // exactly when they name the same actor.
 type Ref[T any] struct {
 	// Set by Spawn, then read-only.
@@ -291,7 +292,7 @@ func (r *Ref[T]) stopLocked() {
 // unless that message fails the actor.
 //
 // StopNow is safe from any goroutine and from inside the actor's own messages, where it
-// means "this is the last message". It may follow Stop, to give up on a graceful drain;
+// means "this is the last message". It may follow Stop, to give up on a graceful stop;
 // calling it again, or after the actor has ended, drops nothing and returns 0.
 func (r *Ref[T]) StopNow() (dropped int) {
 	r.check("StopNow")
@@ -375,8 +376,14 @@ func (r *Ref[T]) String() string {
 //   - a [*PanicError] if fn panicked (the actor then fails or restarts, see [Spawn]);
 //   - [ErrNilMessage] for a nil fn.
 //
-// Ask starts no goroutine. Calling Ask on an actor from inside its own message deadlocks
-// until ctx ends, because the actor runs one message at a time.
+// Ask starts no goroutine.
+//
+// Never Ask an actor from inside its own message: the actor runs one message at a time, so
+// fn waits behind the message that waits for it, and Ask returns only when ctx ends. With
+// context.Background that is never, and the actor's Stop, its supervisor's Stop and their
+// Waits wait for ever too. Inside a message, run the code directly, use [Ref.Enqueue] or
+// [Request] (which never waits), and give any Ask that may wait the actor's own
+// [Ref.Context], which a stop with [WithShutdownTimeout] or [Ref.StopNow] cancels.
 func Ask[T, R any](ctx context.Context, r *Ref[T], fn func(*T) (R, error)) (R, error) {
 	r.check("Ask")
 	if ctx == nil {

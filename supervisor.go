@@ -102,7 +102,7 @@ func NewSupervisor(ctx context.Context, opts ...SupervisorOption) *Supervisor {
 
 // NewChild returns a Supervisor that is a child of s, placed in s's spawn order among its
 // actors and other children. It is stopped as an actor is: when s stops, in reverse spawn
-// order, drained whole (its own children first, in their reverse order) before s moves on;
+// order, and completely (its own children first, in their reverse order) before s moves on;
 // stopping it stops only its subtree. When it gives up it fails to s, whose strategy may
 // restart it: it then restarts its whole subtree from fresh state and its restart count
 // starts over, and it stays the same *Supervisor, whose children's Refs keep working. Its
@@ -130,7 +130,7 @@ func (s *Supervisor) NewChild(opts ...SupervisorOption) *Supervisor {
 // Stop tells s to stop all its children and returns at once; [Supervisor.Wait] waits for
 // them.
 //
-// The children stop gracefully in reverse spawn order, each one drained (an actor runs its
+// The children stop gracefully in reverse spawn order, each one completely (an actor runs its
 // accepted messages, then OnStop; a child supervisor stops its own children the same way)
 // before the next is told to stop, so that children spawned later, which may send to
 // earlier ones, finish first and their last messages still land: spawn a consumer before

@@ -11,10 +11,10 @@ import (
 // stopRecorder appends its id to a shared log when it stops, and may send a last message
 // to another actor from OnStop.
 type stopRecorder struct {
-	id    int
-	log   *[]int
-	mu    *sync.Mutex
-	last  *Ref[counter] // if set, OnStop sends it one last message
+	id   int
+	log  *[]int
+	mu   *sync.Mutex
+	last *Ref[counter] // if set, OnStop sends it one last message
 }
 
 func (s *stopRecorder) OnStop() {

@@ -11,7 +11,7 @@ import (
 //
 // After never blocks, and starts no goroutine until the timer fires (it is a
 // [time.AfterFunc], so it also works under testing/synctest, as long as the actor's
-// supervisor and all its callers live in the same bubble). It is safe from any goroutine
+// supervisor and all its callers run inside the same synctest.Test function). It is safe from any goroutine
 // and from inside the actor's own messages, the usual place: Self().After(d, msg) is a
 // follow-up that waits without holding the actor. Each call makes its own timer.
 //
@@ -38,7 +38,7 @@ func (r *Ref[T]) After(d time.Duration, msg func(*T)) (cancel func() bool) {
 // Every runs msg on the actor every d, through its mailbox like [Ref.After], until it is
 // cancelled or the actor stops. It returns a func that cancels it.
 //
-// Ticks coalesce: while a tick waits in the mailbox, the timer queues no other, so a slow or
+// Ticks do not pile up: while a tick waits in the mailbox, the timer queues no other, so a slow or
 // busy actor never has more than one tick of an Every waiting, and it does not get a burst
 // of them when it catches up. The next tick can be queued as soon as the previous one has
 // started. Ticks are due at fixed times (d, 2d, 3d, ... after the call), so they do not
