@@ -383,12 +383,18 @@ func (r *Ref[T]) drain() (done bool) {
 			}
 			slot := r.cur.advance(&r.batch, i == 0)
 			r.phase = inMessage
+			var t0 time.Time
 			if each {
-				t0 := time.Now()
-				r.runMessage(*slot)
+				t0 = time.Now()
+			}
+			switch m := (*slot).(type) {
+			case func(*T):
+				m(r.state)
+			case request[T]:
+				m.run(r.state)
+			}
+			if each {
 				r.ran(1, time.Since(t0))
-			} else {
-				r.runMessage(*slot)
 			}
 			r.phase = between
 			*slot = nil // let the closure be collected
@@ -442,16 +448,6 @@ func (r *Ref[T]) drain() (done bool) {
 			return true
 		}
 		r.mu.Unlock()
-	}
-}
-
-// runMessage runs one message.
-func (r *Ref[T]) runMessage(m any) {
-	switch m := m.(type) {
-	case func(*T):
-		m(r.state)
-	case request[T]:
-		m.run(r.state)
 	}
 }
 
