@@ -421,7 +421,7 @@ func (r *Ref[T]) drain() (done bool) {
 		if l := r.life; l != nil && l.task == taskDown {
 			l.task = taskNone
 			r.mu.Unlock()
-			r.goDown(false)
+			r.goDown(false, false)
 			return true // down: running stays set, and the supervisor brings us up
 		}
 		switch {

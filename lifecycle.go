@@ -160,7 +160,8 @@ func (r *Ref[T]) failed(cause error) bool {
 		r.end(err, !inStop)
 		return true
 	}
-	if r.goDown(inStop) {
+	back := v.kind == vRestart && v.delay == 0
+	if r.goDown(inStop, back) {
 		return true // stopped meanwhile: it has ended
 	}
 	switch {
@@ -180,10 +181,11 @@ func (r *Ref[T]) failed(cause error) bool {
 
 // goDown brings the current incarnation down, on the actor's goroutine: what was taken
 // from the mailbox and not started goes back to its front, the context is cancelled, and
-// OnStop runs (unless skipOnStop: it is what failed). The actor is then down: running
-// stays set, so that no send starts an activation, and nothing runs until it comes up. If
-// the actor was stopped meanwhile, it ends instead, and goDown returns true.
-func (r *Ref[T]) goDown(skipOnStop bool) (ended bool) {
+// OnStop runs (unless skipOnStop: it is what failed). Unless back (an activation brings
+// the next incarnation up at once), the actor is then down: running stays set, so that no
+// send starts an activation, nothing runs until it comes up, and a Stop ends it at once.
+// If the actor was stopped meanwhile, it ends instead, and goDown returns true.
+func (r *Ref[T]) goDown(skipOnStop, back bool) (ended bool) {
 	r.mu.Lock()
 	r.takeBackLocked()
 	l := r.lifeLocked()
@@ -201,7 +203,7 @@ func (r *Ref[T]) goDown(skipOnStop bool) (ended bool) {
 	}
 	r.started = false
 	r.mu.Lock()
-	l.down = true
+	l.down = !back
 	if l.downCh != nil {
 		close(l.downCh)
 		l.downCh = nil
@@ -324,6 +326,7 @@ func (r *Ref[T]) bringUp() <-chan struct{} {
 		l.backoff = nil
 	}
 	l.upCh = make(chan struct{})
+	l.down = false // coming up: from here a Stop is a graceful stop of the new incarnation
 	// No activation runs while the actor is down, and the go statement orders this write
 	// before the new one reads it.
 	r.needState = true
@@ -340,6 +343,7 @@ func (r *Ref[T]) backoffOver() {
 		return // stopped meanwhile (it ended), or a restart of the supervisor's took over
 	}
 	l.backoff = nil
+	l.down = false // coming up: from here a Stop is a graceful stop of the new incarnation
 	r.needState = true
 	r.mu.Unlock()
 	go r.runFn()

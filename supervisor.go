@@ -31,6 +31,7 @@ type Supervisor struct {
 	ctx     context.Context         // root: the group's; done on a give-up, or when the parent ctx ends
 	cancel  context.CancelCauseFunc // root: cancels ctx
 	unwatch func() bool             // root: stops watching the parent ctx
+	taskMu  sync.Mutex              // root: held while a task of the group starts (see goTask)
 	cfg     supConfig
 	member  member   // s's entry in its parent's list; guarded by parent.mu
 	pool    poolHost // the pool whose members s supervises, if any; set once by SpawnPool
@@ -52,7 +53,8 @@ type Supervisor struct {
 	restarts  []time.Time          // guarded by mu; the intensity window
 	backoffs  map[*member]*backoff // guarded by mu; consecutive restarts per child
 	err       error                // guarded by mu; what Wait returns
-	ended     bool                 // guarded by mu; set once, when every child has ended
+	hooksDone bool                 // guarded by mu; set once, when the watch notices are taken
+	ended     bool                 // guarded by mu; set once, when every child has ended, as Done closes
 	done      chan struct{}        // guarded by mu; made on first use, closed when ended is set
 	hooks     *hook                // guarded by mu; WatchSupervisor notices
 }
@@ -154,6 +156,8 @@ func (s *Supervisor) Wait() error {
 	s.check("Wait")
 	if s.parent == nil {
 		<-s.drainCh
+		s.taskMu.Lock() // every task started so far happens before the Wait below
+		s.taskMu.Unlock()
 		_ = s.group.Wait() // its tasks return nil; failures go through fail
 	} else {
 		<-s.Done()
@@ -276,12 +280,13 @@ type poolHost interface {
 
 // job is restart work for the control task.
 type job struct {
-	kind  jobKind
-	set   map[*member]bool // the children concerned; nil: all of them
-	delay time.Duration    // jobRestart: the backoff between down and up
-	reset bool             // s's own restart: its intensity and backoffs start over
-	cause error            // the failure that made the restart
-	ch    chan struct{}    // jobDown, jobUp: closed when done or given up
+	kind   jobKind
+	set    map[*member]bool // the children concerned; nil: all of them
+	delay  time.Duration    // jobRestart: the backoff between down and up
+	reset  bool             // s's own restart: its intensity and backoffs start over
+	cause  error            // the failure that made the restart
+	failed *member          // the child whose failure made the restart: down first, before the others
+	ch     chan struct{}    // jobDown, jobUp: closed when done or given up
 }
 
 type jobKind uint8
@@ -312,8 +317,19 @@ func (s *Supervisor) enqueueLocked(j *job) {
 	s.ctl = true
 	s.mu.Unlock()
 	if start {
-		s.group.Go(s.control)
+		s.goTask(s.control)
 	}
+}
+
+// goTask starts f as a task of the tree's errgroup. The root's taskMu orders every start
+// before the root's Wait: a task started while the group is empty (a child's, before the
+// root stops) happens before Wait, as WaitGroup requires; once the root is stopping, its
+// own task keeps the group from being empty until every child has ended.
+func (s *Supervisor) goTask(f func() error) {
+	root := s.root
+	root.taskMu.Lock()
+	root.group.Go(f)
+	root.taskMu.Unlock()
 }
 
 // requestDrain makes the control task drain s: stop its children in reverse spawn order,
@@ -336,7 +352,7 @@ func (s *Supervisor) requestDrain() {
 	s.ctl = true
 	s.mu.Unlock()
 	if start {
-		s.group.Go(s.control)
+		s.goTask(s.control)
 	}
 	if s.parent == nil {
 		close(s.drainCh) // after Go: Wait's group.Wait never sees the group empty too early
@@ -388,6 +404,11 @@ func (s *Supervisor) run(j *job) {
 			s.mu.Lock()
 			s.downCause = j.cause
 			s.mu.Unlock()
+		}
+		if j.failed != nil {
+			// The child that failed goes down by itself; the others follow once it has,
+			// as in OTP, where it is already dead when the others are stopped.
+			<-j.failed.child.bringDown(j.cause)
 		}
 		// Down, in reverse spawn order, each before the next.
 		for i := len(ms) - 1; i >= 0; i-- {
@@ -474,7 +495,7 @@ func (s *Supervisor) end() {
 	for h := hooks; h != nil; h = h.next {
 		h.linked = false
 	}
-	s.ended = true // from here a Watch delivers by itself
+	s.hooksDone = true // from here a Watch delivers by itself
 	s.mu.Unlock()
 	if s.pool != nil {
 		s.pool.ended()
@@ -487,6 +508,7 @@ func (s *Supervisor) end() {
 	}
 	s.observe(EventEnded, err)
 	s.mu.Lock()
+	s.ended = true // with Done closed, in one section: Done hands out closedChan only after
 	if s.done == nil {
 		s.done = closedChan
 	} else {
@@ -571,7 +593,7 @@ func (s *Supervisor) childFailed(m *member, stopping bool, err error) verdict {
 		for c := range set {
 			s.inDown[c] = true
 		}
-		s.enqueueLocked(&job{kind: jobRestart, set: set, delay: d, cause: err})
+		s.enqueueLocked(&job{kind: jobRestart, set: set, delay: d, cause: err, failed: m})
 		return verdict{kind: vDown}
 	}
 	// Give up.
@@ -594,7 +616,7 @@ func (s *Supervisor) childFailed(m *member, stopping bool, err error) verdict {
 		for _, c := range s.children(nil) {
 			s.inDown[c] = true
 		}
-		s.enqueueLocked(&job{kind: jobRestart, delay: pv.delay, reset: true, cause: gave})
+		s.enqueueLocked(&job{kind: jobRestart, delay: pv.delay, reset: true, cause: gave, failed: m})
 		return verdict{kind: vDown}
 	case vDown:
 		// The parent restarts s with others: it brings s down and up.

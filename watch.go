@@ -69,7 +69,7 @@ func WatchSupervisor[W any](watcher *Ref[W], s *Supervisor, onEnd func(*W, error
 		return w.cancel
 	}
 	s.mu.Lock()
-	if s.ended {
+	if s.hooksDone || s.ended {
 		err := s.err
 		s.mu.Unlock()
 		w.ended(err)
