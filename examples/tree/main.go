@@ -298,24 +298,11 @@ func run(ctx context.Context, c config, stdout io.Writer) result {
 	// they hold, offering it again if it crashed, which waits for its worker to come back.
 	close(stop)
 	clients.Wait()
-	// Then every worker is made to answer once, so that the stop finds each of them up,
-	// not waiting out a backoff after a last crash: a stop then ends the worker at once,
-	// and one that lands just as the backoff ends can currently bring the worker up again
-	// after its Wait has returned (a bug in the implementation of issue 9).
-	for _, cl := range r.clients {
-		_ = actor.AskErr(context.Background(), cl.worker, func(*Worker) error { return nil })
-	}
 	// The tree stops in reverse spawn order: ingest first, then the store, which still
 	// runs every hand-over the workers made before they stopped.
 	root.Stop()
 	r.err = root.Wait()
 	return r
-}
-
-// brief is an error's first line: a PanicError's stack follows it.
-func brief(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
 }
 
 // report prints r and says whether the counts reconcile.
@@ -360,7 +347,7 @@ func (r result) report(w io.Writer) (ok bool) {
 		fmt.Fprintln(w, "NOT RECONCILED: items were lost or stored twice")
 	}
 	if r.err != nil {
-		fmt.Fprintln(w, "failure:", brief(r.err))
+		fmt.Fprintln(w, "failure:", r.err)
 		ok = false
 	}
 	return ok

@@ -26,7 +26,7 @@ func TestCrashesAreRestartedAndNothingIsLost(t *testing.T) {
 	var out bytes.Buffer
 	r := run(t.Context(), c, &out)
 	if r.err != nil {
-		t.Fatalf("run: the service failed: %s", brief(r.err))
+		t.Fatalf("run: the service failed: %s", r.err.Error())
 	}
 	if want := "the store holds 3000 items"; r.why != want {
 		t.Fatalf("run stopped because %q; want %q", r.why, want)
