@@ -126,11 +126,12 @@ func spawn[T any](s *Supervisor, state *T, newState func() (*T, error), op strin
 	start := newState != nil || hasOnStart[T]()
 	// Set before r is in the list, where the supervisor's drain may stop it at once.
 	r.running, r.needState = start, newState != nil
+	r.observe(EventSpawned, nil, 0, "") // before the supervisor can end it
 	if !s.link(&r.member) {
 		r.running, r.stopping, r.ended, r.err = false, true, true, ErrStopped
+		r.observe(EventEnded, ErrStopped, 0, "")
 		return r
 	}
-	r.observe(EventSpawned, nil, 0, "")
 	if start {
 		go r.runFn()
 	}
@@ -329,8 +330,18 @@ func (r *Ref[T]) drain() (done bool) {
 	// the one before (or the start of the activation, or of OnStart's end) to its own end.
 	o, each := r.sup.obs, r.sup.obsEach
 	var last time.Time
+	ran := 0 // messages of the current batch that have run
 	if o != nil {
 		last = time.Now()
+		if !each {
+			// A panic or Goexit unwinds past the batch's report below: report the
+			// messages that ran before it here.
+			defer func() {
+				if ran > 0 {
+					r.ran(ran, time.Since(last))
+				}
+			}()
+		}
 	}
 	for {
 		if r.needState {
@@ -373,7 +384,7 @@ func (r *Ref[T]) drain() (done bool) {
 			}
 			r.everStarted = true
 		}
-		ran := 0
+		ran = 0
 		for n := r.batch.n; ; {
 			// Claim before running: once StopNow, end or a restart has taken the rest of
 			// the batch, the claim fails and the message is theirs (see claimed).
@@ -403,7 +414,7 @@ func (r *Ref[T]) drain() (done bool) {
 		if o != nil && !each && ran > 0 {
 			now := time.Now()
 			r.ran(ran, now.Sub(last))
-			last = now
+			last, ran = now, 0
 		}
 
 		r.mu.Lock()
@@ -476,12 +487,11 @@ func (r *Ref[T]) end(cause error, onStop bool) {
 	dropped := r.takeUnstarted(nil)
 	b := r.batch
 	r.batch, r.cur = batch{}, cursor{}
-	if cause == nil && !onStop && dropped == nil && r.hooks == nil && r.life == nil {
+	if cause == nil && !onStop && dropped == nil && r.hooks == nil && r.life == nil && r.sup.obs == nil {
 		// A graceful end with nobody to tell: the whole end in one section.
 		r.hooksDone = true
 		r.endLocked(nil)
 		b.release()
-		r.observe(EventEnded, nil, 0, "")
 		return
 	}
 	if l := r.life; l != nil {
@@ -525,9 +535,11 @@ func (r *Ref[T]) end(cause error, onStop bool) {
 			h.owner.ended(cause)
 			h = next
 		}
+		// Before Done closes, so that once Wait (the actor's or its supervisor's) has
+		// returned, the observer knows. Not under mu: an observer may call Len.
+		r.observe(EventEnded, cause, 0, "")
 		r.mu.Lock()
 		r.endLocked(cause)
-		r.observe(EventEnded, cause, 0, "")
 	}()
 	if onStop && hasOnStop[T]() {
 		r.phase = inStop

@@ -25,7 +25,9 @@ type Observer interface {
 // Event is one thing that happened to an actor or a supervisor.
 type Event struct {
 	Kind EventKind
-	// Actor is the actor the event is about; nil for an event about a supervisor.
+	// Actor is the actor the event is about; nil for an event about a supervisor, and
+	// for a pool's own EventRefused and EventDropped (sends to the pool, and what its
+	// shared queue held when it ended), which say the pool's supervisor and Type.
 	Actor Actor
 	// Type is the name of the actor's state type, such as "Monitor" ("actor" for an
 	// unnamed type); empty for an event about a supervisor.

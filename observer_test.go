@@ -290,3 +290,58 @@ func TestPanicErrorFormats(t *testing.T) {
 		t.Errorf("slog output spans %d lines, want 1", strings.Count(out, "\n"))
 	}
 }
+
+// TestObserverCountsMessagesBeforeAPanic: the messages of a batch that ran before one that
+// panicked are reported, though the panic unwinds past the batch's own report.
+func TestObserverCountsMessagesBeforeAPanic(t *testing.T) {
+	o := &recorder{}
+	s := NewSupervisor(context.Background(), WithObserver(o), WithIntensity(1, time.Hour))
+	defer func() { s.Stop(); s.Wait() }()
+	r := Spawn(s, &counter{})
+	started, rel := make(chan struct{}), make(chan struct{})
+	r.Send(func(*counter) { close(started); <-rel })
+	<-started
+	for range 5 {
+		r.Send(func(*counter) {})
+	}
+	r.Send(func(*counter) { panic("x") }) // the same batch as the five before it
+	close(rel)
+	get(t, r, func(*counter) int { return 0 }) // restarted; one more message
+	if n := o.count(EventRan, r, nil); n != 7 {
+		t.Errorf("messages reported ran = %d, want 7 (the blocker, five, and the Ask; not the panic)", n)
+	}
+}
+
+// TestObserverSeesEveryEndBeforeWait: when Supervisor.Wait returns, the observer has been
+// told of every actor's end, each after its spawn.
+func TestObserverSeesEveryEndBeforeWait(t *testing.T) {
+	for range 50 {
+		o := &recorder{}
+		s := NewSupervisor(context.Background(), WithObserver(o))
+		var refs []*Ref[counter]
+		for range 20 {
+			refs = append(refs, Spawn(s, &counter{}))
+		}
+		go s.Stop() // concurrently with the spawns' events
+		for range 5 {
+			refs = append(refs, Spawn(s, &counter{})) // some made stopped
+		}
+		s.Wait()
+		for _, r := range refs {
+			spawned, ended := -1, -1
+			o.mu.Lock()
+			for i, e := range o.events {
+				if e.Actor == r && e.Kind == EventSpawned {
+					spawned = i
+				}
+				if e.Actor == r && e.Kind == EventEnded {
+					ended = i
+				}
+			}
+			o.mu.Unlock()
+			if spawned < 0 || ended < spawned {
+				t.Fatalf("%v: spawned at %d, ended at %d: want both, the spawn first", r, spawned, ended)
+			}
+		}
+	}
+}

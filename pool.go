@@ -274,6 +274,14 @@ func (r *Ref[T]) load() int32 {
 	return n
 }
 
+// Len returns how many balanced messages wait in the pool's shared queue, not yet taken by
+// a member: a snapshot, for metrics.
+func (p *Pool[T]) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return int(p.q.n)
+}
+
 // ByKey returns the member for key: the same member for the same key for as long as the
 // pool exists (restarts keep members in place), so that all the messages sent to it for
 // one key run in order on one state. Keys spread evenly over the members. The mapping is

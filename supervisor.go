@@ -121,11 +121,11 @@ func (s *Supervisor) NewChild(opts ...SupervisorOption) *Supervisor {
 	}
 	c.obsEach = c.obs != nil && perMessage(c.obs)
 	c.member.child = c
+	c.observe(EventSpawned, nil) // before its parent can end it
 	if !s.link(&c.member) {
 		c.stopped, c.drainReq, c.ended, c.err = true, true, true, ErrStopped
-		return c
+		c.observe(EventEnded, ErrStopped)
 	}
-	c.observe(EventSpawned, nil)
 	return c
 }
 
