@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pactor-go/actor"
+	"github.com/pactor-go/actor/otelactor/internal/span"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -32,7 +33,7 @@ const (
 	// ErrorTypeKey is OpenTelemetry's error.type: why a send was refused ("stopped" for
 	// [actor.ErrStopped], "mailbox_full" for [actor.ErrMailboxFull]), or why a traced call
 	// failed (see [Ask]).
-	ErrorTypeKey attribute.Key = "error.type"
+	ErrorTypeKey = span.ErrorTypeKey
 )
 
 // Observer is an [actor.Observer] that exports what happens to actors as OpenTelemetry
