@@ -58,6 +58,11 @@ type Observer struct {
 	// collection. See spawned for the tombstone.
 	live sync.Map // actor.Actor -> *series
 
+	// last is the series of the last spawn, which saves the next spawn of the same type
+	// under the same supervisor the name and the locked look-up. It keeps that one
+	// supervisor from being collected until another spawn replaces it.
+	last atomic.Pointer[lastSpawn]
+
 	mu     sync.Mutex
 	series map[seriesKey]*series // guarded by mu; every series ever made, for ever
 	list   []*series             // guarded by mu; the same, append-only, for collect
@@ -70,6 +75,12 @@ type instruments struct {
 	busy                                                           metric.Float64ObservableCounter
 	count, depth                                                   metric.Int64ObservableUpDownCounter
 	hist                                                           metric.Float64Histogram // nil without WithMessageDuration
+}
+
+type lastSpawn struct {
+	typ string
+	sup *actor.Supervisor
+	s   *series
 }
 
 // seriesKey identifies a series: its attribute values. typ is empty for a supervisor's
@@ -200,7 +211,7 @@ func (o *Observer) PerMessage() bool { return o.inst.hist != nil }
 func (o *Observer) Observe(e actor.Event) {
 	switch e.Kind {
 	case actor.EventRan:
-		s := o.actorSeries(e)
+		s := o.actorSeries(&e)
 		s.messages.Add(int64(e.Count))
 		s.busy.Add(int64(e.Busy))
 		if o.inst.hist != nil {
@@ -208,7 +219,7 @@ func (o *Observer) Observe(e actor.Event) {
 		}
 	case actor.EventSpawned:
 		if e.Actor != nil { // a supervisor's spawn is not counted
-			o.spawned(e)
+			o.spawned(&e)
 		}
 	case actor.EventEnded:
 		if e.Actor != nil {
@@ -218,25 +229,25 @@ func (o *Observer) Observe(e actor.Event) {
 		if e.Actor == nil {
 			o.lookup("", e.Supervisor, nil).supRestarts.Add(1)
 		} else {
-			o.actorSeries(e).restarts.Add(1)
+			o.actorSeries(&e).restarts.Add(1)
 		}
 	case actor.EventFailed:
-		o.actorSeries(e).failures.Add(1)
+		o.actorSeries(&e).failures.Add(1)
 	case actor.EventPanicked:
-		o.actorSeries(e).panics.Add(1)
+		o.actorSeries(&e).panics.Add(1)
 	case actor.EventGaveUp:
 		o.lookup("", e.Supervisor, nil).giveUps.Add(1)
 	case actor.EventDropped:
-		o.actorSeries(e).dropped[dropIndex(e.Reason)].Add(int64(e.Count))
+		o.actorSeries(&e).dropped[dropIndex(e.Reason)].Add(int64(e.Count))
 	case actor.EventRefused:
-		o.actorSeries(e).refused[refusalIndex(e.Err)].Add(int64(e.Count))
+		o.actorSeries(&e).refused[refusalIndex(e.Err)].Add(int64(e.Count))
 	}
 }
 
 // actorSeries returns the series of the actor e is about: from live, or, for an actor
 // that has ended (a send refused afterwards) or an event about a pool, which has no
 // Actor, by its attributes.
-func (o *Observer) actorSeries(e actor.Event) *series {
+func (o *Observer) actorSeries(e *actor.Event) *series {
 	if e.Actor != nil {
 		if v, ok := o.live.Load(e.Actor); ok && v != tomb {
 			return v.(*series)
@@ -253,18 +264,31 @@ func (o *Observer) actorSeries(e actor.Event) *series {
 // only if the other has not come yet, with LoadOrStore, and otherwise deletes the other's:
 // whichever order they come in, the actor leaves live, and a tombstone lives only between
 // the two.
-func (o *Observer) spawned(e actor.Event) {
-	s := o.lookup(e.Type, e.Supervisor, e.Actor)
+func (o *Observer) spawned(e *actor.Event) {
+	var s *series
+	if l := o.last.Load(); l != nil && l.sup == e.Supervisor && l.typ == e.Type && !o.cfg.name {
+		s = l.s // most programs spawn many actors of a few types, often in runs
+	} else {
+		s = o.lookup(e.Type, e.Supervisor, e.Actor)
+		o.last.Store(&lastSpawn{typ: e.Type, sup: e.Supervisor, s: s})
+	}
 	s.spawns.Add(1)
 	if _, ended := o.live.LoadOrStore(e.Actor, s); ended {
 		o.live.Delete(e.Actor)
 	}
 }
 
-// ended takes an actor out of live; see spawned.
+// ended takes an actor out of live; see spawned. The usual order needs one
+// LoadAndDelete; LoadOrStore, which needs a much larger frame, is left to endedFirst.
 func (o *Observer) ended(a actor.Actor) {
+	if _, spawned := o.live.LoadAndDelete(a); !spawned {
+		o.endedFirst(a)
+	}
+}
+
+func (o *Observer) endedFirst(a actor.Actor) {
 	if v, spawned := o.live.LoadOrStore(a, tomb); spawned {
-		o.live.CompareAndDelete(a, v)
+		o.live.CompareAndDelete(a, v) // spawned came in between
 	}
 }
 

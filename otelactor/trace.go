@@ -104,11 +104,16 @@ func check[T any](op string, ctx context.Context, r *actor.Ref[T]) {
 	}
 }
 
-// start starts the span of a call to r.
+// start starts the span of a call to r. The attributes are set after the start, and only
+// on a span that is recorded: an unsampled call does not pay for the names (a sampler
+// decides on the span name, which holds the type).
 func start[T any](ctx context.Context, tracer trace.Tracer, op string, r *actor.Ref[T]) (context.Context, trace.Span) {
 	typ := typeName[T]()
-	return tracer.Start(ctx, op+" "+typ, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
-		TypeKey.String(typ), NameKey.String(r.String()), SupervisorKey.String(r.Supervisor().String())))
+	ctx, s := tracer.Start(ctx, op+" "+typ, trace.WithSpanKind(trace.SpanKindInternal))
+	if s.IsRecording() {
+		s.SetAttributes(TypeKey.String(typ), NameKey.String(r.String()), SupervisorKey.String(r.Supervisor().String()))
+	}
+	return ctx, s
 }
 
 // marked wraps fn to mark the span when fn starts, if the span is recorded; an unsampled
