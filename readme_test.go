@@ -141,17 +141,23 @@ const readmeImports = `import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/pactor-go/actor"
+	"github.com/pactor-go/actor/slogobserver"
 )
 
 var (
 	_ = context.Background
 	_ = errors.New
 	_ = fmt.Sprint
+	_ = slog.New
+	_ = os.Stderr
 	_ = time.Second
 	_ = actor.ErrStopped
+	_ = slogobserver.New
 )
 `
 

@@ -218,12 +218,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var t tally
 	sup := actor.NewSupervisor(context.Background(), actor.WithObserver(logged{obs, log}), actor.WithSupervisorName("main"))
 	workers := sup.NewChild(actor.WithSupervisorName("workers"), actor.WithIntensity(1000, time.Second))
-	// A bounded mailbox makes the worker take one message per batch: the core reports a
-	// batch's messages after the batch, and a panic loses the report of the messages
-	// before it in the same batch, which would make /metrics count fewer than ran.
 	worker := actor.SpawnFunc(workers, func() (*Worker, error) {
 		return &Worker{failEvery: int64(*failEvery), t: &t}, nil
-	}, actor.WithName("worker"), actor.WithMailboxSize(1<<16))
+	}, actor.WithName("worker"))
 	agg := &Aggregator{worker: worker, received: make(map[string]int), t: &t}
 	aggRef := actor.Spawn(sup, agg, actor.WithName("aggregator"))
 	mons := make([]*Monitor, *monitors)
