@@ -61,8 +61,7 @@ func SpawnPool[T any](s *Supervisor, n int, newState func() (*T, error), opts ..
 	supOpts := append([]SupervisorOption{WithIntensity(n, 5*time.Second)}, cfg.sup...)
 	cfg.sup = nil
 	p := &Pool[T]{seed: maphash.MakeSeed(), bound: int32(cfg.bound), isIdle: make([]bool, n)}
-	p.sup = s.NewChild(supOpts...)
-	p.sup.pool = p
+	p.sup = s.newChild(newSupConfig("SpawnPool", supOpts), p)
 	p.members = make([]*Ref[T], n)
 	for i := range p.members {
 		p.members[i] = spawn(p.sup, nil, newState, "SpawnPool", cfg, p, i)
@@ -247,27 +246,47 @@ func (p *Pool[T]) refused(err error) error {
 // running message as one), ties broken round-robin. It takes no lock shared by all its
 // callers: it reads each member's count under that member's own lock.
 func (p *Pool[T]) Next() *Ref[T] {
-	n := len(p.members)
-	start := int(p.rr.Add(1) % uint32(n))
-	best, least := 0, int32(-1)
-	for k := range n {
-		i := (start + k) % n
-		load := p.members[i].load()
-		if least < 0 || load < least {
-			best, least = i, load
-			if load == 0 {
-				break
-			}
+	// Every member is looked at, and the turn picks among those with the least load, so
+	// that ties go round fairly: starting from a rotating member and taking the first
+	// least would give a busy member's turns to the idle one after it.
+	var buf [64]int32
+	loads := buf[:0]
+	least := int32(-1)
+	for _, m := range p.members {
+		l := m.load()
+		loads = append(loads, l)
+		if least < 0 || l < least {
+			least = l
 		}
 	}
-	return p.members[best]
+	ties := 0
+	for _, l := range loads {
+		if l == least {
+			ties++
+		}
+	}
+	k := int(p.rr.Add(1) % uint32(ties))
+	for i, l := range loads {
+		if l == least {
+			if k == 0 {
+				return p.members[i]
+			}
+			k--
+		}
+	}
+	return p.members[0] // unreachable: one member at least has the least load
 }
 
-// load is how many messages r has waiting, counting a running one.
+// load is how many messages r has waiting: in its queue, and taken in its batch but not
+// started, counting a running one. The batch changes only under mu; claimed is what the
+// activation has started of it (claimedAll, negative, once the rest was taken away).
 func (r *Ref[T]) load() int32 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.q.n
+	if c := int32(r.claimed.Load()); c >= 0 && c < r.batch.n {
+		n += r.batch.n - c
+	}
 	if r.running {
 		n++
 	}

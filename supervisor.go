@@ -114,8 +114,13 @@ func NewSupervisor(ctx context.Context, opts ...SupervisorOption) *Supervisor {
 // already stopped: its Wait returns [ErrStopped] and Spawn on it returns stopped Refs.
 func (s *Supervisor) NewChild(opts ...SupervisorOption) *Supervisor {
 	s.check("NewChild")
-	cfg := newSupConfig("NewChild", opts)
-	c := &Supervisor{parent: s, root: s.root, group: s.root.group, cfg: cfg, obs: cfg.obs}
+	return s.newChild(newSupConfig("NewChild", opts), nil)
+}
+
+// newChild makes a child supervisor of s, for NewChild and SpawnPool (which gives its pool,
+// set before the child is linked, where its parent may stop it at once).
+func (s *Supervisor) newChild(cfg supConfig, pool poolHost) *Supervisor {
+	c := &Supervisor{parent: s, root: s.root, group: s.root.group, cfg: cfg, obs: cfg.obs, pool: pool}
 	if c.obs == nil {
 		c.obs = s.obs
 	}
@@ -123,7 +128,10 @@ func (s *Supervisor) NewChild(opts ...SupervisorOption) *Supervisor {
 	c.member.child = c
 	c.observe(EventSpawned, nil) // before its parent can end it
 	if !s.link(&c.member) {
-		c.stopped, c.drainReq, c.ended, c.err = true, true, true, ErrStopped
+		c.stopped, c.drainReq, c.hooksDone, c.ended, c.err = true, true, true, true, ErrStopped
+		if pool != nil {
+			pool.draining() // a pool made stopped takes no message
+		}
 		c.observe(EventEnded, ErrStopped)
 	}
 	return c
@@ -156,7 +164,10 @@ func (s *Supervisor) Wait() error {
 	s.check("Wait")
 	if s.parent == nil {
 		<-s.drainCh
-		s.taskMu.Lock() // every task started so far happens before the Wait below
+		// Empty on purpose: taking taskMu orders every task started so far before the
+		// group's Wait below, which WaitGroup requires of a start on an empty group.
+		//lint:ignore SA2001 the lock is taken for its ordering, not to guard anything
+		s.taskMu.Lock()
 		s.taskMu.Unlock()
 		_ = s.group.Wait() // its tasks return nil; failures go through fail
 	} else {

@@ -49,7 +49,7 @@ func (tr *tracing) span(t testing.TB, name string) tracetest.SpanStub {
 func attr(s tracetest.SpanStub, k attribute.Key) string {
 	for _, kv := range s.Attributes {
 		if kv.Key == k {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
