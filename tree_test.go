@@ -1187,3 +1187,371 @@ func TestGiveUpStopsChildrenThenFails(t *testing.T) {
 		t.Fatal("c's accepted message did not run: the give-up did not stop it gracefully")
 	}
 }
+
+// 7. Backoff.
+
+// TestBackoffDelays: the k-th consecutive restart of a child waits min·2^(k-1), capped at
+// max, plus a jitter that only lengthens it, at most to double; a child that runs cleanly
+// for max starts from min again.
+func TestBackoffDelays(t *testing.T) {
+	const sec = time.Second
+	bubble(t, within(100, WithBackoff(sec, 4*sec)), func(t *testing.T, s *Supervisor) {
+		r, _ := spawnPart(s, &journal{}, "a")
+		genOf(t, r)
+		jittered := false
+		restart := func(k int, base time.Duration) {
+			t.Helper()
+			t0 := time.Now()
+			crash(t, r, k)
+			genOf(t, r) // runs once the actor is up again
+			d := time.Since(t0)
+			if d < base || d > 2*base {
+				t.Errorf("restart %d waited %v, want %v to %v", k, d, base, 2*base)
+			}
+			jittered = jittered || d != base
+		}
+		for k, base := range []time.Duration{sec, 2 * sec, 4 * sec, 4 * sec} {
+			restart(k+1, base)
+		}
+		time.Sleep(4 * sec) // clean for max: from min again
+		restart(5, sec)
+		time.Sleep(3 * sec) // less than max: still consecutive
+		restart(6, 2*sec)
+		if !jittered {
+			t.Error("six restarts all waited exactly their base: no jitter")
+		}
+	})
+}
+
+// TestBackoffWait: while a child waits out its backoff its mailbox accepts messages (a
+// bounded one stays bounded), nothing runs and no goroutine waits; once it is over the
+// queued messages run on the new state; Stop during the wait ends the actor at once.
+func TestBackoffWait(t *testing.T) {
+	for _, stop := range []bool{false, true} {
+		name := map[bool]string{false: "wait over", true: "Stop during the wait"}[stop]
+		t.Run(name, func(t *testing.T) {
+			bubble(t, within(5, WithBackoff(time.Minute, time.Minute)), func(t *testing.T, s *Supervisor) {
+				j := &journal{}
+				r, f := spawnPart(s, j, "a", WithMailboxSize(2))
+				genOf(t, r)
+				j.take()
+				r.Send(func(*part) { panic("boom") })
+				synctest.Wait() // failed, down, waiting
+				t0 := time.Now()
+				if err := r.Send(func(p *part) { j.add(p.name, p.gen, "queued") }); err != nil {
+					t.Fatalf("Send during the backoff = %v, want nil", err)
+				}
+				asked := make(chan error)
+				go func() {
+					_, err := Ask(context.Background(), r, func(*part) (int, error) { return 0, nil })
+					asked <- err
+				}()
+				synctest.Wait()
+				if err := r.Send(func(*part) {}); !errors.Is(err, ErrMailboxFull) {
+					t.Fatalf("third Send to a bounded mailbox of 2 during the backoff = %v, want ErrMailboxFull", err)
+				}
+				if got := goroutines("actor.(*Ref[...]).run("); got != 0 {
+					t.Errorf("during the backoff %d activations run, want 0", got)
+				}
+				if got := goroutines("actor.(*Supervisor)."); got != 0 {
+					t.Errorf("during the backoff the supervisor holds %d goroutines, want 0", got)
+				}
+				time.Sleep(30 * time.Second)
+				if ev := j.take(); !slices.Equal(ev, []string{"a#1 stop"}) || f.calls.Load() != 1 {
+					t.Fatalf("30s into a 1-2 min backoff: events %v, newState calls %d; want only a#1 stop, 1", ev, f.calls.Load())
+				}
+				if stop {
+					r.Stop()
+					if err := r.Wait(); err != nil {
+						t.Fatalf("Wait after Stop during the backoff = %v, want nil", err)
+					}
+					if d := time.Since(t0); d != 30*time.Second {
+						t.Fatalf("Stop during the backoff took until %v, want at once (30s)", d)
+					}
+					if err := <-asked; !errors.Is(err, ErrStopped) {
+						t.Fatalf("Ask queued during the backoff, after Stop = %v, want ErrStopped", err)
+					}
+					return
+				}
+				if err := <-asked; err != nil {
+					t.Fatalf("Ask queued during the backoff = %v, want nil", err)
+				}
+				if d := time.Since(t0); d < time.Minute || d > 2*time.Minute {
+					t.Fatalf("the queued Ask ran after %v, want after the 1-2 min backoff", d)
+				}
+				if ev, want := j.take(), []string{"a#2 new", "a#2 start", "a#2 queued"}; !slices.Equal(ev, want) {
+					t.Fatalf("events after the backoff = %v, want %v", ev, want)
+				}
+			})
+		})
+	}
+}
+
+// TestGroupBackoffWait: a OneForAll restart's backoff keeps every child down without a
+// goroutine, and stopping the supervisor during it ends them all at once.
+func TestGroupBackoffWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSupervisor(context.Background(), WithStrategy(OneForAll), WithIntensity(5, time.Hour),
+			WithBackoff(time.Minute, time.Minute))
+		j := &journal{}
+		a, _ := spawnPart(s, j, "a")
+		b, _ := spawnPart(s, j, "b")
+		genOf(t, a)
+		genOf(t, b)
+		crash(t, b, "boom")
+		synctest.Wait()
+		if got := only(j.take(), "stop"); len(got) != 2 {
+			t.Fatalf("stops after b failed = %v, want both down", got)
+		}
+		if got := goroutines("actor.(*Ref[...]).run(") + goroutines("actor.(*Supervisor)."); got != 0 {
+			t.Errorf("during a OneForAll backoff %d goroutines of actors and supervisors run, want 0", got)
+		}
+		t0 := time.Now()
+		s.Stop()
+		if err := s.Wait(); err != nil {
+			t.Fatalf("Wait after Stop during the backoff = %v, want nil", err)
+		}
+		if d := time.Since(t0); d != 0 {
+			t.Fatalf("Stop during a group backoff took %v, want at once", d)
+		}
+		if ev := j.take(); len(ev) != 0 {
+			t.Fatalf("events after Stop during the backoff = %v, want none (nothing comes up)", ev)
+		}
+	})
+}
+
+// 8. WithRestart per actor.
+
+// TestWithRestartAbsorbsFirst: an actor's own WithRestart absorbs its panics before its
+// supervisor sees anything (a supervisor that allows no restart does not give up); with
+// SpawnFunc it restarts from fresh state; beyond its limit the failure goes to the
+// supervisor.
+func TestWithRestartAbsorbsFirst(t *testing.T) {
+	s := NewSupervisor(context.Background()) // gives up at the first failure it sees
+	j := &journal{}
+	kept := &part{name: "kept", gen: 1, j: j}
+	k := Spawn(s, kept, WithRestart(1, time.Hour))
+	f, ff := spawnPart(s, j, "fresh", WithRestart(1, time.Hour))
+	genOf(t, f)
+	crash(t, k, "k")
+	crash(t, f, "f")
+	if got := get(t, k, func(p *part) *part { return p }); got != kept {
+		t.Fatalf("Spawn's state after WithRestart's restart = %p, want the same %p", got, kept)
+	}
+	if got := genOf(t, f); got != 2 || ff.calls.Load() != 2 {
+		t.Fatalf("SpawnFunc's actor after WithRestart's restart runs state #%d (newState ran %d times), want #2 (2)", got, ff.calls.Load())
+	}
+	if ev := j.take(); !slices.Contains(ev, "fresh#1 stop") || !slices.Contains(ev, "fresh#2 start") {
+		t.Fatalf("events = %v, want fresh#1 stop and fresh#2 start", ev)
+	}
+	if isClosed(s.Done()) || restartsOf(s) != 0 {
+		t.Fatal("the supervisor saw a panic that WithRestart absorbed")
+	}
+	crash(t, k, "beyond") // the second within the hour: WithRestart gives up
+	err := s.Wait()
+	var pe *PanicError
+	if !errors.As(err, &pe) || pe.Value != "beyond" {
+		t.Fatalf("Wait after WithRestart's limit = %v, want the *PanicError it did not absorb", err)
+	}
+}
+
+// 9. Shutdown deadlines.
+
+// TestShutdownTimeout: an actor stopped with WithShutdownTimeout(d) has d from Stop to run
+// what it accepted; then what has not started is dropped (its Asks get ErrStopped) and its
+// Context is cancelled, so a message blocked on it returns; Wait returns nil.
+func TestShutdownTimeout(t *testing.T) {
+	bubble(t, nil, func(t *testing.T, s *Supervisor) {
+		r := Spawn(s, &part{name: "a", gen: 1, j: &journal{}}, WithShutdownTimeout(2*time.Second))
+		t0 := time.Now()
+		started := make(chan struct{})
+		var cause error
+		var returned time.Duration
+		r.Send(func(*part) {
+			ctx := r.Context()
+			close(started)
+			<-ctx.Done()
+			cause, returned = context.Cause(ctx), time.Since(t0)
+		})
+		<-started
+		ran := false
+		r.Send(func(*part) { ran = true })
+		asked := make(chan error)
+		go func() {
+			_, err := Ask(context.Background(), r, func(*part) (int, error) { return 0, nil })
+			asked <- err
+		}()
+		synctest.Wait()
+		time.Sleep(10 * time.Second) // counted from Stop, not from Spawn
+		r.Stop()
+		if err := r.Wait(); err != nil {
+			t.Fatalf("Wait after the deadline = %v, want nil", err)
+		}
+		if returned != 12*time.Second || !errors.Is(cause, ErrStopped) {
+			t.Fatalf("the blocked message returned at %v with cause %v, want 12s (Stop at 10s + 2s) and ErrStopped", returned, cause)
+		}
+		if err := <-asked; !errors.Is(err, ErrStopped) || ran {
+			t.Fatalf("after the deadline: queued Ask = %v, queued message ran = %v; want ErrStopped, false", err, ran)
+		}
+	})
+}
+
+// TestShutdownTimeoutCountsFromTurn: in a supervisor's drain the deadline counts from the
+// moment the actor's turn comes, not from the supervisor's Stop.
+func TestShutdownTimeoutCountsFromTurn(t *testing.T) {
+	bubble(t, nil, func(t *testing.T, s *Supervisor) {
+		t0 := time.Now()
+		a := Spawn(s, &part{name: "a", gen: 1, j: &journal{}}, WithShutdownTimeout(time.Second))
+		b := Spawn(s, &counter{}) // spawned later: drained first
+		started := make(chan struct{}, 2)
+		var released time.Duration
+		a.Send(func(*part) { started <- struct{}{}; <-a.Context().Done(); released = time.Since(t0) })
+		b.Send(func(*counter) { started <- struct{}{}; time.Sleep(5 * time.Second) })
+		<-started
+		<-started
+		s.Stop()
+		if err := s.Wait(); err != nil {
+			t.Fatalf("Wait = %v, want nil", err)
+		}
+		if released != 6*time.Second {
+			t.Fatalf("a's blocked message was released at %v, want 6s (b drained for 5s, then a's 1s)", released)
+		}
+	})
+}
+
+// TestNoShutdownTimeoutByDefault: without WithShutdownTimeout a graceful stop waits for the
+// running message however long it takes, and does not cancel the Context.
+func TestNoShutdownTimeoutByDefault(t *testing.T) {
+	bubble(t, nil, func(t *testing.T, s *Supervisor) {
+		r := Spawn(s, &counter{})
+		rel := make(chan struct{})
+		r.Send(func(*counter) { <-rel })
+		r.Stop()
+		time.Sleep(24 * time.Hour)
+		if isClosed(r.Done()) || r.Context().Err() != nil {
+			t.Fatalf("a day after Stop: ended %v, Context %v; want still running with a live Context", isClosed(r.Done()), r.Context().Err())
+		}
+		close(rel)
+		if err := r.Wait(); err != nil {
+			t.Fatalf("Wait = %v, want nil", err)
+		}
+	})
+}
+
+// 10. The actor's context.
+
+// TestRefContext: Context is done on StopNow, on a failure, at a restart and after the
+// end, with a cause that says why; not during a graceful drain; after a restart it is the
+// new incarnation's.
+func TestRefContext(t *testing.T) {
+	t.Run("StopNow", func(t *testing.T) {
+		s := newTree(t)
+		r := Spawn(s, &counter{})
+		ctx := r.Context()
+		release := block(t, r)
+		r.StopNow()
+		if ctx.Err() == nil || !errors.Is(context.Cause(ctx), ErrStopped) {
+			t.Fatalf("Context after StopNow, its message still running: Err %v, Cause %v; want done, ErrStopped", ctx.Err(), context.Cause(ctx))
+		}
+		release()
+	})
+	t.Run("failure", func(t *testing.T) {
+		s := NewSupervisor(context.Background())
+		r := Spawn(s, &counter{})
+		ctx := r.Context()
+		boom := errors.New("boom")
+		r.Send(func(*counter) { panic(boom) })
+		s.Wait()
+		if !errors.Is(context.Cause(ctx), boom) {
+			t.Fatalf("Cause of the Context of a failed actor = %v, want its failure", context.Cause(ctx))
+		}
+	})
+	t.Run("restart", func(t *testing.T) {
+		s := newTree(t, within(1)...)
+		r, _ := spawnPart(s, &journal{}, "a")
+		genOf(t, r) // up: see TestContextBeforeFirstStart
+		old := r.Context()
+		crash(t, r, "boom")
+		var inNew context.Context
+		get(t, r, func(*part) int { inNew = r.Context(); return 0 })
+		var pe *PanicError
+		if !errors.As(context.Cause(old), &pe) || pe.Value != "boom" {
+			t.Fatalf("Cause of the old incarnation's Context = %v, want the *PanicError", context.Cause(old))
+		}
+		if inNew == old || inNew.Err() != nil || r.Context() != inNew {
+			t.Fatalf("Context after the restart: new %v, done %v, stable %v; want a new live one", inNew != old, inNew.Err(), r.Context() == inNew)
+		}
+	})
+	t.Run("ended", func(t *testing.T) {
+		s := newTree(t)
+		r := Spawn(s, &counter{})
+		r.Stop()
+		r.Wait()
+		ctx := r.Context()
+		if ctx.Err() == nil || !errors.Is(context.Cause(ctx), ErrStopped) {
+			t.Fatalf("Context asked for after the end: Err %v, Cause %v; want done, ErrStopped", ctx.Err(), context.Cause(ctx))
+		}
+	})
+	t.Run("graceful drain", func(t *testing.T) {
+		s := NewSupervisor(context.Background())
+		c := s.NewChild()
+		r := Spawn(c, &counter{})
+		release := block(t, r)
+		var during error
+		r.Send(func(*counter) { during = r.Context().Err() })
+		s.Stop()
+		if err := r.Context().Err(); err != nil {
+			t.Fatalf("Context while its supervisor drains it = %v, want live", err)
+		}
+		release()
+		s.Wait()
+		if during != nil {
+			t.Fatalf("Context in the last message of a graceful drain = %v, want live", during)
+		}
+	})
+}
+
+// TestContextBeforeFirstStart is the regression test for the Context of an actor made by
+// SpawnFunc, asked for before its first state came up: the first incarnation's coming up
+// cancels it (with ErrStopped) as if it were a restart, although nothing stopped or
+// failed, and Context then returns another one.
+func TestContextBeforeFirstStart(t *testing.T) {
+	knownBug(t, "a SpawnFunc actor's Context asked for before its first state came up is cancelled when it comes up (lifecycle.go:225, :55-58)")
+	s := newTree(t)
+	r, _ := spawnPart(s, &journal{}, "a")
+	ctx := r.Context()
+	genOf(t, r)
+	if ctx.Err() != nil || r.Context() != ctx {
+		t.Fatalf("Context asked for right after SpawnFunc, once the actor is up: Err %v (cause %v), same %v; want live and the same",
+			ctx.Err(), context.Cause(ctx), r.Context() == ctx)
+	}
+}
+
+// TestRefSupervisor: Supervisor returns the owner, and a message can spawn siblings and a
+// child supervisor through it; they are the owner's children like any other.
+func TestRefSupervisor(t *testing.T) {
+	s := NewSupervisor(context.Background())
+	c := s.NewChild()
+	j := &journal{}
+	r := Spawn(c, &part{name: "r", gen: 1, j: j})
+	if r.Supervisor() != c {
+		t.Fatalf("Supervisor() = %v, want its owner %v", r.Supervisor(), c)
+	}
+	grand := get(t, r, func(p *part) *Supervisor {
+		sup := p.Self().Supervisor()
+		Spawn(sup, &part{name: "sibling", gen: 1, j: j})
+		g := sup.NewChild()
+		Spawn(g, &part{name: "nephew", gen: 1, j: j})
+		return g
+	})
+	s.Stop()
+	if err := s.Wait(); err != nil {
+		t.Fatalf("Wait = %v", err)
+	}
+	if got, want := only(j.take(), "stop"), []string{"nephew#1 stop", "sibling#1 stop", "r#1 stop"}; !slices.Equal(got, want) {
+		t.Fatalf("stops = %v, want %v (spawned from inside, in spawn order)", got, want)
+	}
+	if !isClosed(grand.Done()) {
+		t.Fatal("the child supervisor made from inside a message outlived its parent")
+	}
+}
