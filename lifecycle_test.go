@@ -400,6 +400,23 @@ func TestRefContext(t *testing.T) {
 	})
 }
 
+// TestContextCauseOfAbsorbedPanic is the regression test for the cause of the Context of
+// an incarnation that WithRestart replaces after a panic: context.Cause should say why,
+// the *PanicError, as it does when the supervisor restarts the actor, not ErrStopped.
+func TestContextCauseOfAbsorbedPanic(t *testing.T) {
+	knownBug(t, "WithRestart's restart cancels the old Context with ErrStopped, not the panic (lifecycle.go:238-242)")
+	s := newTree(t)
+	r := Spawn(s, &counter{}, WithRestart(1, time.Hour))
+	get(t, r, func(*counter) int { return 0 })
+	ctx := r.Context()
+	crash(t, r, "boom")
+	get(t, r, func(*counter) int { return 0 })
+	var pe *PanicError
+	if !errors.As(context.Cause(ctx), &pe) || pe.Value != "boom" {
+		t.Fatalf("Cause of the Context of an incarnation WithRestart replaced = %v, want the *PanicError", context.Cause(ctx))
+	}
+}
+
 // TestContextBeforeFirstStart is the regression test for the Context of an actor made by
 // SpawnFunc, asked for before its first state came up: the first incarnation's coming up
 // cancels it (with ErrStopped) as if it were a restart, although nothing stopped or

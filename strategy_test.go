@@ -73,6 +73,33 @@ func TestStrategies(t *testing.T) {
 	}
 }
 
+// TestStrategiesCountChildSupervisorsInOrder: a child supervisor takes its place in its
+// parent's spawn order: RestForOne restarts it (its whole subtree, fresh) when a child
+// spawned before it fails, and leaves it alone when one spawned after it does.
+func TestStrategiesCountChildSupervisorsInOrder(t *testing.T) {
+	s := newTree(t, within(5, WithStrategy(RestForOne))...)
+	j := &journal{}
+	a, _ := spawnPart(s, j, "a")
+	c := s.NewChild()
+	x, _ := spawnPart(c, j, "x")
+	b, _ := spawnPart(s, j, "b")
+	gens := func(failed *Ref[part]) [3]int {
+		// The failed child answers once it is up again, within the restart; then the
+		// restart ends.
+		genOf(t, failed)
+		waitIdle(s)
+		return [3]int{genOf(t, a), genOf(t, x), genOf(t, b)}
+	}
+	crash(t, a, "a")
+	if got := gens(a); got != [3]int{2, 2, 2} {
+		t.Fatalf("after a failed under RestForOne, a, c's x, b run states %v, want [2 2 2]", got)
+	}
+	crash(t, b, "b")
+	if got := gens(b); got != [3]int{2, 2, 3} {
+		t.Fatalf("after b failed under RestForOne, a, c's x, b run states %v, want [2 2 3]", got)
+	}
+}
+
 // TestRestartedSiblingsFinishTheirMessage: a sibling restarted because of another child's
 // failure finishes the message it is running (and its Context says it is the last of the
 // incarnation), is brought down in its turn, in reverse spawn order, and what was queued

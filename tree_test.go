@@ -621,7 +621,9 @@ func TestChildSupervisorGivesUpToParent(t *testing.T) {
 func TestRestartedChildSupervisorRestartsSubtree(t *testing.T) {
 	s := newTree(t, within(5)...)
 	j := &journal{}
+	w := Spawn(s, &watcher{})
 	c := s.NewChild(WithIntensity(1, time.Hour))
+	WatchSupervisor(w, c, record)
 	a, _ := spawnPart(c, j, "a")
 	cc := c.NewChild()
 	b, _ := spawnPart(cc, j, "b")
@@ -667,6 +669,9 @@ func TestRestartedChildSupervisorRestartsSubtree(t *testing.T) {
 	}
 	if c.Done() != done || isClosed(done) {
 		t.Fatal("c's Done closed, or changed, by its restart")
+	}
+	if got := noticesOf(t, w); len(got) != 0 {
+		t.Fatalf("WatchSupervisor notices after c's restart = %v, want none: a restart is not its end", got)
 	}
 }
 
