@@ -349,44 +349,46 @@ func TestTreeChildWaitReturnsOwnResult(t *testing.T) {
 // stopped child: its Wait returns ErrStopped, its Done is closed, Spawn on it returns
 // stopped Refs, and its own NewChild too.
 func TestNewChildOnStoppedSupervisor(t *testing.T) {
-	check := func(t *testing.T, when string, c *Supervisor) {
-		t.Helper()
-		if err := c.Wait(); !errors.Is(err, ErrStopped) {
-			t.Errorf("%s: NewChild().Wait() = %v, want ErrStopped", when, err)
+	synctest.Test(t, func(t *testing.T) {
+		check := func(t *testing.T, when string, c *Supervisor) {
+			t.Helper()
+			if err := c.Wait(); !errors.Is(err, ErrStopped) {
+				t.Errorf("%s: NewChild().Wait() = %v, want ErrStopped", when, err)
+			}
+			if !isClosed(c.Done()) {
+				t.Errorf("%s: NewChild().Done() open, want closed", when)
+			}
+			r := Spawn(c, &counter{})
+			if err := r.Send(func(*counter) {}); !errors.Is(err, ErrStopped) {
+				t.Errorf("%s: Send to Spawn on the stopped child = %v, want ErrStopped", when, err)
+			}
+			if err := r.Wait(); !errors.Is(err, ErrStopped) {
+				t.Errorf("%s: Wait of Spawn on the stopped child = %v, want ErrStopped", when, err)
+			}
+			if err := c.NewChild().Wait(); !errors.Is(err, ErrStopped) {
+				t.Errorf("%s: NewChild of the stopped child: Wait = %v, want ErrStopped", when, err)
+			}
 		}
-		if !isClosed(c.Done()) {
-			t.Errorf("%s: NewChild().Done() open, want closed", when)
+		s := NewSupervisor(context.Background())
+		blocker := Spawn(s, &counter{})
+		rel := make(chan struct{})
+		blocker.Send(func(*counter) { <-rel }) // keeps s stopping, not ended
+		live := s.NewChild()
+		s.Stop()
+		check(t, "stopping root", s.NewChild())
+		close(rel)
+		if err := s.Wait(); err != nil {
+			t.Fatalf("Wait = %v", err)
 		}
-		r := Spawn(c, &counter{})
-		if err := r.Send(func(*counter) {}); !errors.Is(err, ErrStopped) {
-			t.Errorf("%s: Send to Spawn on the stopped child = %v, want ErrStopped", when, err)
-		}
-		if err := r.Wait(); !errors.Is(err, ErrStopped) {
-			t.Errorf("%s: Wait of Spawn on the stopped child = %v, want ErrStopped", when, err)
-		}
-		if err := c.NewChild().Wait(); !errors.Is(err, ErrStopped) {
-			t.Errorf("%s: NewChild of the stopped child: Wait = %v, want ErrStopped", when, err)
-		}
-	}
-	s := NewSupervisor(context.Background())
-	blocker := Spawn(s, &counter{})
-	rel := make(chan struct{})
-	blocker.Send(func(*counter) { <-rel }) // keeps s stopping, not ended
-	live := s.NewChild()
-	s.Stop()
-	check(t, "stopping root", s.NewChild())
-	close(rel)
-	if err := s.Wait(); err != nil {
-		t.Fatalf("Wait = %v", err)
-	}
-	check(t, "ended root", s.NewChild())
-	check(t, "ended child", live.NewChild())
+		check(t, "ended root", s.NewChild())
+		check(t, "ended child", live.NewChild())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	s2 := NewSupervisor(ctx)
-	cancel()
-	check(t, "root with its context cancelled", s2.NewChild())
-	s2.Wait()
+		ctx, cancel := context.WithCancel(context.Background())
+		s2 := NewSupervisor(ctx)
+		cancel()
+		check(t, "root with its context cancelled", s2.NewChild())
+		s2.Wait()
+	})
 }
 
 // TestSupervisorDoneStringWatch: Done, String and WatchSupervisor on a root and a child.
@@ -593,25 +595,27 @@ func TestFailuresReachSupervisor(t *testing.T) {
 // TestChildSupervisorGivesUpToParent: a child supervisor that gives up fails to its parent,
 // which applies its own intensity: it restarts the child, or gives up in turn.
 func TestChildSupervisorGivesUpToParent(t *testing.T) {
-	j := &journal{}
-	s := newTree(t, within(1)...)
-	c := s.NewChild()
-	r, _ := spawnPart(c, j, "a")
-	crash(t, r, "boom")
-	if got := genOf(t, r); got != 2 {
-		t.Fatalf("after its child gave up the root runs state #%d, want #2", got)
-	}
-	waitIdle(c) // see TestFailureDuringGroupRestart
-	if got := restartsOf(s); got != 1 {
-		t.Fatalf("the root counted %d restarts, want 1 (its child)", got)
-	}
-	crash(t, r, "again")
-	c.Wait() // joined first: see TestRootWaitRacesControlTaskStart
-	err := s.Wait()
-	var pe *PanicError
-	if !errors.As(err, &pe) || pe.Value != "again" {
-		t.Fatalf("root Wait after its child gave up twice = %v, want the second *PanicError", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		j := &journal{}
+		s := newTree(t, within(1)...)
+		c := s.NewChild()
+		r, _ := spawnPart(c, j, "a")
+		crash(t, r, "boom")
+		if got := genOf(t, r); got != 2 {
+			t.Fatalf("after its child gave up the root runs state #%d, want #2", got)
+		}
+		waitIdle(c) // see TestFailureDuringGroupRestart
+		if got := restartsOf(s); got != 1 {
+			t.Fatalf("the root counted %d restarts, want 1 (its child)", got)
+		}
+		crash(t, r, "again")
+		c.Wait() // joined first: see TestRootWaitRacesControlTaskStart
+		err := s.Wait()
+		var pe *PanicError
+		if !errors.As(err, &pe) || pe.Value != "again" {
+			t.Fatalf("root Wait after its child gave up twice = %v, want the second *PanicError", err)
+		}
+	})
 }
 
 // TestRestartedChildSupervisorRestartsSubtree: a child supervisor that gives up and is
@@ -755,38 +759,43 @@ func TestFailureDuringGroupRestart(t *testing.T) {
 // TestGiveUpStopsChildrenThenFails: a supervisor that gives up stops its other children
 // gracefully in reverse spawn order, then fails with the cause wrapped with its name.
 func TestGiveUpStopsChildrenThenFails(t *testing.T) {
-	s := NewSupervisor(context.Background(), WithSupervisorName("frontend"), WithIntensity(1, time.Hour))
-	j := &journal{}
-	var refs []*Ref[part]
-	for _, name := range []string{"a", "b", "c", "d"} {
-		r, _ := spawnPart(s, j, name)
-		genOf(t, r)
-		refs = append(refs, r)
-	}
-	release := block(t, refs[2])
-	ran := false
-	refs[2].Send(func(*part) { ran = true })
-	j.take()
-	crash(t, refs[1], "once")
-	genOf(t, refs[1])
-	boom := errors.New("boom")
-	refs[1].Send(func(*part) { panic(boom) }) // the second: more than 1
-	<-refs[1].Done()
-	release()
-	err := s.Wait()
-	var pe *PanicError
-	if !errors.Is(err, boom) || !errors.As(err, &pe) || !errors.Is(err, refs[1].Wait()) {
-		t.Fatalf("Wait = %v, want b's *PanicError wrapping boom", err)
-	}
-	if !strings.Contains(err.Error(), "frontend") {
-		t.Fatalf("Wait = %q, want the supervisor's name in it", err)
-	}
-	if got, want := only(j.take(), "stop"), []string{"b#1 stop", "b#2 stop", "d#1 stop", "c#1 stop", "a#1 stop"}; !slices.Equal(got, want) {
-		t.Fatalf("stops = %v, want %v", got, want)
-	}
-	if !ran {
-		t.Fatal("c's accepted message did not run: the give-up did not stop it gracefully")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSupervisor(context.Background(), WithSupervisorName("frontend"), WithIntensity(1, time.Hour))
+		j := &journal{}
+		var refs []*Ref[part]
+		for _, name := range []string{"a", "b", "c", "d"} {
+			r, _ := spawnPart(s, j, name)
+			genOf(t, r)
+			refs = append(refs, r)
+		}
+		release := block(t, refs[2])
+		ran := false
+		refs[2].Send(func(*part) { ran = true })
+		j.take()
+		crash(t, refs[1], "once")
+		genOf(t, refs[1])
+		boom := errors.New("boom")
+		refs[1].Send(func(*part) { panic(boom) }) // the second: more than 1
+		<-refs[1].Done()
+		release()
+		err := s.Wait()
+		var pe *PanicError
+		if !errors.Is(err, boom) || !errors.As(err, &pe) || !errors.Is(err, refs[1].Wait()) {
+			t.Fatalf("Wait = %v, want b's *PanicError wrapping boom", err)
+		}
+		if !strings.Contains(err.Error(), "frontend") {
+			t.Fatalf("Wait = %q, want the supervisor's name in it", err)
+		}
+		// b, which failed, ends by itself as the others are stopped.
+		stops := only(j.take(), "stop")
+		others := slices.DeleteFunc(slices.Clone(stops), func(e string) bool { return strings.HasPrefix(e, "b#") })
+		if want := []string{"d#1 stop", "c#1 stop", "a#1 stop"}; !slices.Equal(others, want) || len(stops) != 5 {
+			t.Fatalf("stops = %v, want b#1 and b#2 and the others in reverse order: %v", stops, want)
+		}
+		if !ran {
+			t.Fatal("c's accepted message did not run: the give-up did not stop it gracefully")
+		}
+	})
 }
 
 // 11. The core promises, in a tree.
