@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -517,5 +518,33 @@ func TestNewStateFailureRunsNoStaleOnStop(t *testing.T) {
 		if n := states[0].stops; n != 1 {
 			t.Fatalf("OnStop ran %d times on the first state, want once", n)
 		}
+	})
+}
+
+// TestGoexitInOnStopDuringRestart is the regression test for an OnStop that calls
+// runtime.Goexit (t.FailNow does) as a restart brings its incarnation down: the goroutine
+// is lost inside the recovery of the first failure, where nothing catches a Goexit, so the
+// actor is left marked running and up, with no goroutine: it never comes back, nothing is
+// reported, and its Stop, and its supervisor's Stop and Wait, never finish.
+func TestGoexitInOnStopDuringRestart(t *testing.T) {
+	knownBug(t, "Goexit in OnStop while a restart brings the actor down wedges it for good (lifecycle.go:178-186 run from actor.go:269-275's deferred recovery)")
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSupervisor(context.Background(), within(5)...)
+		j := &journal{}
+		f := &factory{name: "a", j: j, shape: func(p *part) error {
+			if p.gen == 1 {
+				p.stop = func(*part) { runtime.Goexit() }
+			}
+			return nil
+		}}
+		r := SpawnFunc(s, f.newState)
+		genOf(t, r)
+		crash(t, r, "boom")
+		if _, err := askWithin(t, r); errors.Is(err, context.DeadlineExceeded) {
+			// Not stopping s: its Wait would never return.
+			t.Fatalf("after a restart whose OnStop called Goexit, Ask = %v: the actor is wedged", err)
+		}
+		s.Stop()
+		s.Wait()
 	})
 }
