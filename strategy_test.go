@@ -326,11 +326,8 @@ func TestBackoffWait(t *testing.T) {
 				if err := r.Send(func(*part) {}); !errors.Is(err, ErrMailboxFull) {
 					t.Fatalf("third Send to a bounded mailbox of 2 during the backoff = %v, want ErrMailboxFull", err)
 				}
-				if got := goroutines("actor.(*Ref[...]).run("); got != 0 {
-					t.Errorf("during the backoff %d activations run, want 0", got)
-				}
-				if got := goroutines("actor.(*Supervisor)."); got != 0 {
-					t.Errorf("during the backoff the supervisor holds %d goroutines, want 0", got)
+				if got := libraryGoroutines(); got != 0 {
+					t.Errorf("during the backoff the actor and its supervisor hold %d goroutines, want 0", got)
 				}
 				time.Sleep(30 * time.Second)
 				if ev := j.take(); !slices.Equal(ev, []string{"a#1 stop"}) || f.calls.Load() != 1 {
@@ -379,8 +376,8 @@ func TestGroupBackoffWait(t *testing.T) {
 		if got := only(j.take(), "stop"); len(got) != 2 {
 			t.Fatalf("stops after b failed = %v, want both down", got)
 		}
-		if got := goroutines("actor.(*Ref[...]).run(") + goroutines("actor.(*Supervisor)."); got != 0 {
-			t.Errorf("during a OneForAll backoff %d goroutines of actors and supervisors run, want 0", got)
+		if got := libraryGoroutines(); got != 0 {
+			t.Errorf("during a OneForAll backoff the actors and their supervisor hold %d goroutines, want 0", got)
 		}
 		t0 := time.Now()
 		s.Stop()
