@@ -39,8 +39,10 @@ func TestRestartKeepsRef(t *testing.T) {
 		}()
 		synctest.Wait()
 		replies := make(chan error, 1)
-		Request(context.Background(), r, func(*part) (int, error) { panic("boom2") },
-			w, func(_ *watcher, _ int, err error) { replies <- err })
+		if err := Request(context.Background(), r, func(*part) (int, error) { panic("boom2") },
+			w, func(_ *watcher, _ int, err error) { replies <- err }); err != nil {
+			t.Fatalf("Request = %v, want nil", err)
+		}
 		for i := range 3 {
 			r.Send(func(p *part) { p.n++; j.add(p.name, p.gen, fmt.Sprintf("msg%d n=%d", i, p.n)) })
 		}
