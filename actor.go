@@ -125,7 +125,7 @@ func spawn[T any](s *Supervisor, state *T, newState func() (*T, error), op strin
 	}
 	start := newState != nil || hasOnStart[T]()
 	// Set before r is in the list, where the supervisor's drain may stop it at once.
-	r.running, r.needState = start, newState != nil
+	r.running, r.needState, r.stateless = start, newState != nil, newState != nil
 	r.observe(EventSpawned, nil, 0, "") // before the supervisor can end it
 	if !s.link(&r.member) {
 		r.running, r.stopping, r.ended, r.err = false, true, true, ErrStopped
@@ -267,8 +267,7 @@ func (r *Ref[T]) guarded() (done bool) {
 			}
 			r.abortCurrent(ErrGoexit)
 			if !r.failed(ErrGoexit) {
-				r.needState = true
-				go r.runFn() // running is still set: this activation hands over
+				go r.runFn() // restarted at once: running is still set, a new activation takes over
 			}
 			return
 		}
@@ -432,8 +431,7 @@ func (r *Ref[T]) drain() (done bool) {
 		if l := r.life; l != nil && l.task == taskDown {
 			l.task = taskNone
 			r.mu.Unlock()
-			r.goDown(false, false)
-			return true // down: running stays set, and the supervisor brings us up
+			return r.goDown(verdict{kind: vDown}, r.stateless) // the supervisor brings us up
 		}
 		switch {
 		case r.q.n > 0 && r.bound > 0:

@@ -157,52 +157,62 @@ func (r *Ref[T]) failed(cause error) bool {
 
 	v := r.sup.childFailed(&r.member, stopping, err)
 	if v.kind == vEnd {
-		r.end(err, !inStop)
+		// OnStop runs for a state that is up: not when it failed, nor when there is no
+		// state (newState failed).
+		r.end(err, !inStop && !r.stateless)
 		return true
 	}
-	back := v.kind == vRestart && v.delay == 0
-	if r.goDown(inStop, back) {
-		return true // stopped meanwhile: it has ended
-	}
-	switch {
-	case v.kind == vDown:
-		return true // the supervisor brings us up, with the others
-	case v.delay > 0:
-		r.mu.Lock()
-		if !r.stopping {
-			r.life.backoff = time.AfterFunc(v.delay, r.backoffOver)
-		}
-		r.mu.Unlock()
-		return true
-	}
-	r.needState = true
-	return false
+	return r.goDown(v, inStop || r.stateless)
 }
 
-// goDown brings the current incarnation down, on the actor's goroutine: what was taken
-// from the mailbox and not started goes back to its front, the context is cancelled, and
-// OnStop runs (unless skipOnStop: it is what failed). Unless back (an activation brings
-// the next incarnation up at once), the actor is then down: running stays set, so that no
-// send starts an activation, nothing runs until it comes up, and a Stop ends it at once.
-// If the actor was stopped meanwhile, it ends instead, and goDown returns true.
-func (r *Ref[T]) goDown(skipOnStop, back bool) (ended bool) {
+// goDown brings the current incarnation down for a restart, on the actor's goroutine, and
+// does what the verdict v says next. What was taken from the mailbox and not started goes
+// back to its front, the context is cancelled, and OnStop runs (unless skipOnStop: it is
+// what failed, or there is no state). Then:
+//   - vDown: the actor is down until its supervisor brings it up;
+//   - vRestart with a delay: it is down until the backoff's timer brings it up;
+//   - vRestart at once: the activation brings the next incarnation up (goDown returns
+//     false); it is never marked down, so that a Stop meanwhile is a graceful stop.
+//
+// Down, running stays set, so that no send starts an activation, nothing runs, and a Stop
+// ends the actor at once; stopped while it went down, it ends instead. goDown returns true
+// when the activation is to end here.
+func (r *Ref[T]) goDown(v verdict, skipOnStop bool) (done bool) {
 	r.mu.Lock()
 	r.takeBackLocked()
-	l := r.lifeLocked()
-	l.cancelCtxLocked(ErrStopped)
+	r.lifeLocked().cancelCtxLocked(ErrStopped)
 	r.mu.Unlock()
-	if !skipOnStop && hasOnStop[T]() {
-		r.phase = inStop
-		func() {
-			// The incarnation is on its way out: a panic in its clean-up must not stop
-			// the restart.
-			defer func() { _ = recover() }()
-			any(r.state).(interface{ OnStop() }).OnStop()
-		}()
-		r.phase = between
+	if skipOnStop || !hasOnStop[T]() {
+		return r.settleDown(v, false)
 	}
-	r.started = false
+	r.phase = inStop
+	normal := false
+	defer func() {
+		if !normal {
+			// OnStop called runtime.Goexit: this goroutine ends whatever we do. Settle
+			// the restart from here, and let a new goroutine bring the actor up if it
+			// comes up at once.
+			r.settleDown(v, true)
+		}
+	}()
+	func() {
+		// The incarnation is on its way out: a panic in its clean-up must not stop the
+		// restart.
+		defer func() { _ = recover() }()
+		any(r.state).(interface{ OnStop() }).OnStop()
+	}()
+	normal = true
+	return r.settleDown(v, false)
+}
+
+// settleDown is the end of goDown, also when OnStop called runtime.Goexit (goexit), after
+// which no code of this activation runs.
+func (r *Ref[T]) settleDown(v verdict, goexit bool) (done bool) {
+	r.phase = between
+	r.started, r.stateless = false, true
+	back := v.kind == vRestart && v.delay == 0
 	r.mu.Lock()
+	l := r.life
 	l.down = !back
 	if l.downCh != nil {
 		close(l.downCh)
@@ -212,6 +222,19 @@ func (r *Ref[T]) goDown(skipOnStop, back bool) (ended bool) {
 		r.mu.Unlock()
 		r.end(nil, false) // stopped while going down: end now, without coming up
 		return true
+	}
+	switch {
+	case v.kind == vDown:
+		r.mu.Unlock()
+		return true // the supervisor brings us up, with the others
+	case v.delay > 0:
+		l.backoff = time.AfterFunc(v.delay, r.backoffOver)
+		r.mu.Unlock()
+		return true
+	}
+	r.needState = true
+	if goexit {
+		go r.runFn() // running is still set: a new activation takes over
 	}
 	r.mu.Unlock()
 	return false
@@ -237,11 +260,16 @@ func (r *Ref[T]) comeUp() error {
 		}
 		r.state = st
 	}
-	r.started, r.cameUp = false, true
+	r.started, r.cameUp, r.stateless = false, true, false
 	r.mu.Lock()
 	if l := r.life; l != nil {
 		l.down = false
-		l.newIncarnationLocked()
+		if l.ctxDone {
+			// A restart: the old incarnation's context is done; the new one gets its
+			// own. (Before the first start, a context someone took already is the
+			// first incarnation's, and stays.)
+			l.newIncarnationLocked()
+		}
 	}
 	r.mu.Unlock()
 	return nil
@@ -254,12 +282,13 @@ func (r *Ref[T]) restartInPlace(cause error) {
 	r.mu.Lock()
 	if l := r.life; l != nil || r.sup.obs != nil {
 		l = r.lifeLocked()
+		l.cancelCtxLocked(cause) // the old context's cause is the panic
 		l.newIncarnationLocked()
 		l.cause = cause // for EventRestarted
 	}
 	r.mu.Unlock()
 	if r.x.newState != nil {
-		if hasOnStop[T]() && r.phase != inStop {
+		if hasOnStop[T]() && r.phase != inStop && !r.stateless {
 			r.phase = inStop
 			func() {
 				defer func() { _ = recover() }()
@@ -291,7 +320,9 @@ func (r *Ref[T]) takeBackLocked() {
 func (r *Ref[T]) bringDown(cause error) <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.ended {
+	if r.ended || r.stopping {
+		// One that is stopping runs what it accepted and ends: there is nothing to
+		// restart, and its messages must not be dropped.
 		return closedChan
 	}
 	l := r.lifeLocked()

@@ -116,7 +116,6 @@ func TestRestartSpawnKeepsState(t *testing.T) {
 // goroutine, while its activation goes on to bring up the new state, run OnStart and
 // end it a second time.
 func TestStopWhileComingUp(t *testing.T) {
-	knownBug(t, "Stop while a restarted actor runs newState ends it concurrently with its own activation (ref.go:246 trusts lifecycle.go:201 until :238)")
 	// Not in a bubble: with the bug, the second end deadlocks the activation on the
 	// actor's own lock, which a bubble would wait for forever.
 	s := newTree(t, within(5)...)
@@ -154,7 +153,6 @@ func TestStopWhileComingUp(t *testing.T) {
 // coming up by itself after a OneForOne restart (its newState is running), which starts a
 // second activation beside the first.
 func TestSupervisorRestartWhileActorComesUp(t *testing.T) {
-	knownBug(t, "a group restart brings up an actor already coming up by itself: two activations (lifecycle.go:316-324 trusts l.down, lifecycle.go:201 until :238)")
 	bubble(t, within(5), func(t *testing.T, s *Supervisor) {
 		j := &journal{}
 		c := s.NewChild(WithIntensity(1, time.Hour))
@@ -193,7 +191,6 @@ func TestSupervisorRestartWhileActorComesUp(t *testing.T) {
 // already stopping gracefully when another child's failure restarts it: it is not coming
 // back, but the restart must not take away the messages it accepted before Stop.
 func TestRestartKeepsStoppingSiblingsMessages(t *testing.T) {
-	knownBug(t, "a restart that brings down a sibling stopping gracefully drops the messages it had accepted (lifecycle.go:298-300 ignores stopping; :208 then ends it)")
 	bubble(t, within(5, WithStrategy(OneForAll)), func(t *testing.T, s *Supervisor) {
 		j := &journal{}
 		a, _ := spawnPart(s, j, "a")
@@ -407,7 +404,6 @@ func TestRefContext(t *testing.T) {
 // an incarnation that WithRestart replaces after a panic: context.Cause should say why,
 // the *PanicError, as it does when the supervisor restarts the actor, not ErrStopped.
 func TestContextCauseOfAbsorbedPanic(t *testing.T) {
-	knownBug(t, "WithRestart's restart cancels the old Context with ErrStopped, not the panic (lifecycle.go:251 calls :65)")
 	s := newTree(t)
 	r := Spawn(s, &counter{}, WithRestart(1, time.Hour))
 	get(t, r, func(*counter) int { return 0 })
@@ -425,7 +421,6 @@ func TestContextCauseOfAbsorbedPanic(t *testing.T) {
 // cancels it (with ErrStopped) as if it were a restart, although nothing stopped or
 // failed, and Context then returns another one.
 func TestContextBeforeFirstStart(t *testing.T) {
-	knownBug(t, "a SpawnFunc actor's Context asked for before its first state came up is cancelled when it comes up (lifecycle.go:239 calls :65)")
 	s := newTree(t)
 	r, _ := spawnPart(s, &journal{}, "a")
 	ctx := r.Context()
@@ -488,7 +483,6 @@ func (p *probe) OnStop() {
 // on whatever state the Ref still holds: nil for the first incarnation, else the old one,
 // a second time.
 func TestNewStateFailureRunsNoStaleOnStop(t *testing.T) {
-	knownBug(t, "a failed newState runs OnStop on the nil or old state again (lifecycle.go:157, :160 after comeUp fails; OnStop at actor.go:480, lifecycle.go:195)")
 	boom := errors.New("boom")
 	t.Run("first state", func(t *testing.T) {
 		nilStateStops.Store(0)
@@ -529,7 +523,6 @@ func TestNewStateFailureRunsNoStaleOnStop(t *testing.T) {
 // actor is left marked running and up, with no goroutine: it never comes back, nothing is
 // reported, and its Stop, and its supervisor's Stop and Wait, never finish.
 func TestGoexitInOnStopDuringRestart(t *testing.T) {
-	knownBug(t, "Goexit in OnStop while a restart brings the actor down wedges it for good (lifecycle.go:195 runs inside actor.go:276's deferred recovery)")
 	synctest.Test(t, func(t *testing.T) {
 		s := NewSupervisor(context.Background(), within(5)...)
 		j := &journal{}

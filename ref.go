@@ -48,6 +48,7 @@ type Ref[T any] struct {
 	needState   bool      // the next incarnation must come up first (newState, bind)
 	cameUp      bool      // this activation brought up an incarnation: signal it after OnStart
 	everStarted bool      // an incarnation has started: the next start is a restart
+	stateless   bool      // no state is up: SpawnFunc\'s before newState, or after a restart took it down
 	phase       phase     // what the activation is running, for the panic handler
 	// claimed is how many messages of batch the activation has claimed: it claims each one
 	// with an Add before it runs it. StopNow, end and a restart swap in claimedAll under mu,

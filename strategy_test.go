@@ -180,7 +180,6 @@ func TestIntensityCountsAllChildren(t *testing.T) {
 // fails and its restart (a longer backoff) brings down a, b, c, d. The first backoff then
 // brings c and d up while a and b are still down, which the strategy exists to prevent.
 func TestOverlappingRestartsComeUpInOrder(t *testing.T) {
-	knownBug(t, "an earlier group restart's backoff brings its children up while a later restart keeps earlier ones down (supervisor.go:383)")
 	opts := within(10, WithStrategy(RestForOne), WithBackoff(time.Second, 10*time.Second))
 	bubble(t, opts, func(t *testing.T, s *Supervisor) {
 		j := &journal{}

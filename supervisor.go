@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -47,6 +48,7 @@ type Supervisor struct {
 	ctl       bool                 // guarded by mu; a control task is running
 	jobs      []*job               // guarded by mu; restart work for the control task
 	timer     *time.Timer          // guarded by mu; a backoff before a group restart comes up
+	pendingUp *job                 // guarded by mu; the job the timer will queue
 	inDown    map[*member]bool     // guarded by mu; children a restart has brought (or is bringing) down
 	down      bool                 // guarded by mu; s itself is down, for its parent's restart
 	downCause error                // guarded by mu; why s was brought down
@@ -324,18 +326,21 @@ func (s *Supervisor) enqueueLocked(j *job) {
 		return
 	}
 	s.jobs = append(s.jobs, j)
-	start := !s.ctl
-	s.ctl = true
-	s.mu.Unlock()
-	if start {
+	if !s.ctl {
+		// Under mu: whoever sees ctl set (a Stop, and then the root's Wait) must find the
+		// task in the group already.
+		s.ctl = true
 		s.goTask(s.control)
 	}
+	s.mu.Unlock()
 }
 
-// goTask starts f as a task of the tree's errgroup. The root's taskMu orders every start
-// before the root's Wait: a task started while the group is empty (a child's, before the
-// root stops) happens before Wait, as WaitGroup requires; once the root is stopping, its
-// own task keeps the group from being empty until every child has ended.
+// goTask starts f as a task of the tree's errgroup. Callers hold s.mu, and set s.ctl in the
+// same section, so that anyone who sees a control task running finds it in the group. The
+// root's taskMu orders every start before the root's Wait: a task started while the group
+// is empty (a child's, before the root stops) happens before Wait, as WaitGroup requires;
+// once the root is stopping, its own task keeps the group from being empty until every
+// child has ended. Lock order: a supervisor's mu, then the root's taskMu.
 func (s *Supervisor) goTask(f func() error) {
 	root := s.root
 	root.taskMu.Lock()
@@ -354,17 +359,16 @@ func (s *Supervisor) requestDrain() {
 	s.drainReq, s.stopped = true, true
 	if s.timer != nil {
 		s.timer.Stop() // a restart waiting for its backoff: the children it brought down end at once
-		s.timer = nil
+		s.timer, s.pendingUp = nil, nil
 	}
 	if s.pool != nil {
 		s.pool.draining() // before any member is told to stop (lock order: s.mu, then the pool's)
 	}
-	start := !s.ctl
-	s.ctl = true
-	s.mu.Unlock()
-	if start {
-		s.goTask(s.control)
+	if !s.ctl {
+		s.ctl = true
+		s.goTask(s.control) // under mu, as in enqueueLocked
 	}
+	s.mu.Unlock()
 	if s.parent == nil {
 		close(s.drainCh) // after Go: Wait's group.Wait never sees the group empty too early
 	}
@@ -434,37 +438,69 @@ func (s *Supervisor) run(j *job) {
 			s.mu.Unlock()
 			return
 		}
-		if j.delay > 0 {
-			// The children wait down; no goroutine waits with them.
-			s.mu.Lock()
-			if !s.drainReq {
-				up := &job{kind: jobUp, set: j.set, reset: j.reset, cause: j.cause}
-				s.timer = time.AfterFunc(j.delay, func() {
-					s.mu.Lock()
-					s.timer = nil
-					s.enqueueLocked(up)
-				})
+		s.mu.Lock()
+		if p := s.pendingUp; p != nil {
+			// An earlier restart still waits for its backoff: its children come up with
+			// these, in spawn order, after this one's wait. Brought up first, the later
+			// children of a RestForOne would run while earlier ones were still down.
+			if s.timer != nil {
+				s.timer.Stop()
+				s.timer = nil
 			}
+			s.jobs = slices.DeleteFunc(s.jobs, func(q *job) bool { return q == p }) // if its timer fired
+			s.pendingUp = nil
+			if j.set != nil && p.set != nil {
+				for m := range p.set {
+					j.set[m] = true
+				}
+			} else {
+				j.set = nil
+			}
+			j.reset = j.reset || p.reset
+			ms = s.children(j.set)
+		}
+		if j.delay > 0 && !s.drainReq {
+			// The children wait down; no goroutine waits with them.
+			up := &job{kind: jobUp, set: j.set, reset: j.reset, cause: j.cause}
+			s.pendingUp = up
+			s.timer = time.AfterFunc(j.delay, func() {
+				s.mu.Lock()
+				if s.pendingUp != up {
+					s.mu.Unlock() // merged into a later restart, or stopped
+					return
+				}
+				s.timer = nil
+				s.enqueueLocked(up)
+			})
 			s.mu.Unlock()
 			return
 		}
+		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	if s.pendingUp == j {
+		s.pendingUp = nil // it is running
+	}
+	if j.reset {
+		// Before the children come up, so that a failure while they do counts.
+		s.restarts, s.backoffs = nil, nil
+	}
+	s.mu.Unlock()
 	// Up, in spawn order, each before the next.
 	for _, m := range ms {
 		if s.draining() {
 			return
 		}
+		s.mu.Lock()
+		// From here a failure of m is a failure of its own: this restart is past it.
+		delete(s.inDown, m)
+		s.mu.Unlock()
 		<-m.child.bringUp()
 	}
-	s.mu.Lock()
-	for _, m := range ms {
-		delete(s.inDown, m)
-	}
 	if j.reset {
-		s.restarts, s.backoffs, s.down = nil, nil, false
-	}
-	s.mu.Unlock()
-	if j.reset {
+		s.mu.Lock()
+		s.down = false
+		s.mu.Unlock()
 		s.observe(EventRestarted, j.cause)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,7 +20,7 @@ import (
 // strategies, intensity and backoff, lifecycle_test.go what a restart does to an actor,
 // deadlines and Ref.Context. Each test's comment says what it proves; everything that
 // depends on time runs inside synctest. Tests named as regression tests pin bugs of the
-// implementation and are skipped (knownBug) until they are fixed.
+// implementation; they pass since the fixes.
 
 // journal records lifecycle events of the actors of one test, in the order they happened,
 // as "<name>#<gen> <what>".
@@ -144,15 +143,6 @@ func bubble(t *testing.T, opts []SupervisorOption, f func(t *testing.T, s *Super
 // within returns options that allow n restarts an hour.
 func within(n int, more ...SupervisorOption) []SupervisorOption {
 	return append([]SupervisorOption{WithIntensity(n, time.Hour)}, more...)
-}
-
-// knownBug skips a regression test for a bug of the implementation that is not fixed yet,
-// unless ACTOR_BUGS=1 asks to run it.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("ACTOR_BUGS") == "" {
-		t.Skip("BUG: " + what)
-	}
 }
 
 func isClosed(ch <-chan struct{}) bool {
@@ -486,7 +476,6 @@ func TestSupervisorDoneStringWatch(t *testing.T) {
 // reach group.Wait first. WaitGroup forbids it (the race detector reports it), and in the
 // restart case Wait can return before the drain has even started.
 func TestRootWaitRacesControlTaskStart(t *testing.T) {
-	knownBug(t, "a control task's group.Go from a zero count races the root's Wait (supervisor.go:296, :317)")
 	rounds := 300
 	if testing.Short() {
 		rounds = 100
@@ -726,7 +715,6 @@ func askWithin(t *testing.T, r *Ref[part]) (int, error) {
 // restarted child supervisor's fresh restart count, is done only after the last child is
 // up, while the first ones already run.)
 func TestFailureDuringGroupRestart(t *testing.T) {
-	knownBug(t, "a child that fails while a group restart is still bringing siblings up stays down for good (supervisor.go:504, :402-405)")
 	t.Run("OnStart fails while coming up", func(t *testing.T) {
 		bubble(t, within(5, WithStrategy(OneForAll)), func(t *testing.T, s *Supervisor) {
 			j := &journal{}
@@ -740,6 +728,7 @@ func TestFailureDuringGroupRestart(t *testing.T) {
 			b := SpawnFunc(s, f.newState)
 			genOf(t, b)
 			crash(t, a, "boom")
+			synctest.Wait() // the restart, b's failure to start, and the next restart are over
 			if gen, err := askWithin(t, b); err != nil || gen != 3 {
 				t.Fatalf("b after its OnStart failed in a OneForAll restart: Ask = %d, %v; want state #3", gen, err)
 			}
