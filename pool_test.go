@@ -783,7 +783,7 @@ func TestPoolStopDrainsEverything(t *testing.T) {
 	default:
 		t.Error("Pool.Done not closed after Wait returned")
 	}
-	if p.Done() != p.Done() {
+	if d1, d2 := p.Done(), p.Done(); d1 != d2 {
 		t.Error("Pool.Done returned different channels")
 	}
 }
@@ -1039,8 +1039,12 @@ func TestPoolBadInputPanics(t *testing.T) {
 		{"actor: SpawnFunc: a SupervisorOption", func() {
 			SpawnFunc(s, func() (*counter, error) { return &counter{}, nil }, WithSupervisorName("x"))
 		}},
-		{"actor: Pool.SendContext: nil Context", func() { p.SendContext(nil, func(*poolWorker) {}) }},
+		{"actor: Pool.SendContext: nil Context", func() {
+			//lint:ignore SA1012 the test checks the panic for a nil Context
+			p.SendContext(nil, func(*poolWorker) {})
+		}},
 		{"actor: AskPool: nil Context", func() {
+			//lint:ignore SA1012 the test checks the panic for a nil Context
 			AskPool(nil, p, func(*poolWorker) (int, error) { return 0, nil })
 		}},
 	} {

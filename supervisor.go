@@ -168,8 +168,8 @@ func (s *Supervisor) Wait() error {
 		<-s.drainCh
 		// Empty on purpose: taking taskMu orders every task started so far before the
 		// group's Wait below, which WaitGroup requires of a start on an empty group.
-		//lint:ignore SA2001 the lock is taken for its ordering, not to guard anything
 		s.taskMu.Lock()
+		//lint:ignore SA2001 the lock is taken for its ordering, not to guard anything
 		s.taskMu.Unlock()
 		_ = s.group.Wait() // its tasks return nil; failures go through fail
 	} else {
