@@ -214,6 +214,9 @@ func (r *Ref[T]) settleDown(v verdict, goexit bool) (done bool) {
 	r.mu.Lock()
 	l := r.life
 	l.down = !back
+	// A restart's request to bring us down (bringDown, which may have come while the
+	// failed message ran) is answered: it must not take the next incarnation down too.
+	l.task = taskNone
 	if l.downCh != nil {
 		close(l.downCh)
 		l.downCh = nil
@@ -246,6 +249,9 @@ func (r *Ref[T]) settleDown(v verdict, goexit bool) (done bool) {
 func (r *Ref[T]) comeUp() error {
 	r.needState = false
 	if r.x != nil && r.x.newState != nil {
+		// The old state, if any, has had its OnStop (or failed in it): from here there
+		// is no state to stop until newState gives one.
+		r.stateless = true
 		r.phase = inStart
 		st, err := r.x.newState()
 		r.phase = between

@@ -482,8 +482,11 @@ func (s *Supervisor) run(j *job) {
 		s.pendingUp = nil // it is running
 	}
 	if j.reset {
-		// Before the children come up, so that a failure while they do counts.
+		// Before the children come up, so that a failure while they do counts, and is
+		// a failure of its own: one that came up and fails while later ones still come
+		// up is restarted, not left down.
 		s.restarts, s.backoffs = nil, nil
+		s.down = false
 	}
 	s.mu.Unlock()
 	// Up, in spawn order, each before the next.
@@ -498,9 +501,6 @@ func (s *Supervisor) run(j *job) {
 		<-m.child.bringUp()
 	}
 	if j.reset {
-		s.mu.Lock()
-		s.down = false
-		s.mu.Unlock()
 		s.observe(EventRestarted, j.cause)
 	}
 }
