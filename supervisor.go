@@ -666,7 +666,22 @@ func (s *Supervisor) childFailed(m *member, stopping bool, err error) verdict {
 		s.enqueueLocked(&job{kind: jobRestart, delay: pv.delay, reset: true, cause: gave, failed: m})
 		return verdict{kind: vDown}
 	case vDown:
-		// The parent restarts s with others: it brings s down and up.
+		// The parent restarts s with others: it brings s down and up. s may not be down
+		// yet, nor about to be (made while its parent was down, it is in no restart of
+		// the parent's): it goes down now, so that the parent's bring-up finds it down
+		// and brings its children up. A second bringDown from the parent does nothing more.
+		s.mu.Lock()
+		if s.down || s.drainReq {
+			s.mu.Unlock()
+			return verdict{kind: vDown}
+		}
+		if s.inDown == nil {
+			s.inDown = make(map[*member]bool)
+		}
+		for _, c := range s.children(nil) {
+			s.inDown[c] = true
+		}
+		s.enqueueLocked(&job{kind: jobDown, cause: gave})
 		return verdict{kind: vDown}
 	}
 	// The parent gives up too, or is stopping: s stops all its children and ends with

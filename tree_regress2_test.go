@@ -262,3 +262,33 @@ func TestWithRestartFailingNewStateRunsOnStopOnce(t *testing.T) {
 		}
 	})
 }
+
+// A child supervisor made while its parent is down for a restart is not down itself. When
+// it gives up, the parent answers "I bring you down and up" (its own restart is under way),
+// but its bring-up finds the child not down and does nothing: the child's actor that failed
+// stayed down for ever. The child now goes down itself, so that the bring-up finds it down.
+// (Found by a five-minute TestTorture soak.)
+func TestGiveUpOfChildMadeWhileParentIsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		root := NewSupervisor(context.Background(), WithStrategy(OneForAll), WithIntensity(10, time.Hour))
+		gate := make(chan struct{})
+		n := 0
+		y := SpawnFunc(root, func() (*rg2Gated, error) { n++; return &rg2Gated{gen: n, gate: gate}, nil })
+		p := root.NewChild(WithIntensity(10, time.Hour))
+		y.Send(func(*rg2Gated) { panic("y") }) // the root brings p down, then y up, which waits
+		synctest.Wait()
+		c := p.NewChild() // made while p is down; gives up at its first failure
+		m := Spawn(c, &rg2Plain{})
+		m.Send(func(*rg2Plain) { panic("m") })
+		synctest.Wait()
+		close(gate) // y comes up, then p
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, err := Ask(ctx, m, func(*rg2Plain) (int, error) { return 0, nil }); err != nil {
+			t.Errorf("Ask of the actor whose supervisor gave up while its parent was down = %v, want it brought up with the parent", err)
+		}
+		root.Stop()
+		root.Wait()
+	})
+}
