@@ -126,16 +126,9 @@ func (w *fzWorld) goDown(x *fzActor, onStop bool) {
 	}
 	x.down = true
 	if x.stopping {
-		// What Stop promises: what it had accepted still runs (on the incarnation
-		// that went down), then it ends.
-		x.down = false
-		q := x.queue
-		x.queue = nil
-		for _, it := range q {
-			if !it.cancelled {
-				x.logRun(it.id)
-			}
-		}
+		// Stopped after the restart asked it down (one stopping before is not brought
+		// down): it will not come up again, so what waits is dropped, as by a Stop
+		// while down.
 		w.end(x, fzWant{what: fzWantNil}, false)
 	}
 }
@@ -287,6 +280,12 @@ func (w *fzWorld) childFailed(s *fzSup, child fzNode, stopping bool, err fzErr) 
 		w.enqueue(s, &fzJob{kind: jobRestart, reset: true, failed: child})
 		return vDown
 	case vDown:
+		// The parent brings s down and up; s goes down now if it is not already, in
+		// case it is in no restart of the parent's (made while the parent was down).
+		if !s.down && !s.draining {
+			s.markDown(nil)
+			w.enqueue(s, &fzJob{kind: jobDown})
+		}
 		return vDown
 	}
 	if s.err == nil {
@@ -485,7 +484,8 @@ func (w *fzWorld) bringDown(s *fzSup, j *fzJob, c fzNode) bool {
 		x := c.a
 		if !j.issued {
 			j.issued = true
-			if x.live && !x.down && !x.goingDown {
+			// One that is stopping runs what it accepted and ends: not brought down.
+			if x.live && !x.stopping && !x.down && !x.goingDown {
 				x.ctxDone, x.goingDown = true, true
 				if x.blocked != nil && x.blocked.kind == fzCtxBlock {
 					x.blocked = nil // its Context ended: it returns
@@ -495,7 +495,7 @@ func (w *fzWorld) bringDown(s *fzSup, j *fzJob, c fzNode) bool {
 				}
 			}
 		}
-		if !x.live || x.down || x.blocked == nil && !x.goingDown {
+		if !x.live || x.down || !x.goingDown && (x.stopping || x.blocked == nil) {
 			j.waitFor = fzNode{}
 			return true
 		}

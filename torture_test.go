@@ -640,7 +640,7 @@ func (rd *ttRound) describeDown() string {
 	var down []string
 	for _, a := range actors {
 		if a.target.down() {
-			down = append(down, a.String())
+			down = append(down, a.String()+": "+a.target.lifecycle())
 		}
 	}
 	return fmt.Sprintf("%d actors down for a restart: %s", len(down), strings.Join(down, "; "))
