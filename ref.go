@@ -233,9 +233,12 @@ func (r *Ref[T]) pushLocked(m any) error {
 //
 // From the moment Stop is called, every send returns [ErrStopped]. Messages accepted before
 // it still run, in order ([Ref.StopNow] drops them instead); then OnStop runs if T has it;
-// then the actor ends and Wait returns nil. Stop is safe from any goroutine and from inside
-// the actor's own messages (where waiting would deadlock, which is why it does not wait).
-// Calling it again, or after the actor has ended, does nothing.
+// then the actor ends and Wait returns nil. An actor that is down for a restart (waiting
+// out its backoff, or being brought down by its supervisor's restart) is not brought up
+// again to run them: it ends as soon as it is down, and what it had accepted is dropped
+// as [Ref.StopNow] drops it. Stop is safe from any goroutine and from inside the actor's
+// own messages (where waiting would deadlock, which is why it does not wait). Calling it
+// again, or after the actor has ended, does nothing.
 func (r *Ref[T]) Stop() {
 	r.check("Stop")
 	r.stop()

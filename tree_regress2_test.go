@@ -292,3 +292,37 @@ func TestGiveUpOfChildMadeWhileParentIsDown(t *testing.T) {
 		root.Wait()
 	})
 }
+
+// Stop of an actor that its supervisor's restart is bringing down (here while it is blocked
+// in a message) does not bring it up again: it ends once down, and what it had accepted is
+// dropped as StopNow drops it (an Ask gets ErrStopped), as Stop's doc says.
+func TestStopWhileBroughtDownDrops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sup := NewSupervisor(context.Background(), WithStrategy(OneForAll), WithIntensity(5, time.Hour))
+		a := Spawn(sup, &rg2Plain{})
+		b := Spawn(sup, &rg2Plain{})
+		rel := make(chan struct{})
+		a.Send(func(*rg2Plain) { <-rel })
+		synctest.Wait()
+		b.Send(func(*rg2Plain) { panic("b") }) // the restart asks a down, after its message
+		synctest.Wait()
+		asked := make(chan error, 1)
+		go func() {
+			_, err := Ask(context.Background(), a, func(*rg2Plain) (int, error) { return 0, nil })
+			asked <- err
+		}()
+		synctest.Wait()
+		a.Stop()
+		close(rel)
+		if err := a.Wait(); err != nil {
+			t.Fatalf("a.Wait = %v, want nil", err)
+		}
+		if err := <-asked; !errors.Is(err, ErrStopped) {
+			t.Errorf("Ask accepted before Stop, while a restart brought the actor down = %v, want ErrStopped", err)
+		}
+		sup.Stop()
+		if err := sup.Wait(); err != nil {
+			t.Errorf("sup.Wait = %v, want nil", err)
+		}
+	})
+}
