@@ -534,8 +534,8 @@ func TestAskStartsNoGoroutine(t *testing.T) {
 	})
 }
 
-// goroutines counts the goroutines whose stack mentions fn.
-func goroutines(fn string) int {
+// allStacks returns the stacks of every goroutine, as runtime.Stack gives them.
+func allStacks() []byte {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -545,6 +545,12 @@ func goroutines(fn string) int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+	return buf
+}
+
+// goroutines counts the goroutines whose stack mentions fn.
+func goroutines(fn string) int {
+	buf := allStacks()
 	count := 0
 	for _, g := range bytes.Split(buf, []byte("\n\n")) {
 		if bytes.Contains(g, []byte(fn)) {

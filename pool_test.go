@@ -878,15 +878,7 @@ func bubbleGoroutines(fn string) int {
 	if j := bytes.IndexByte(bubble, ']'); j >= 0 {
 		bubble = bubble[:j+1]
 	}
-	buf = make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
+	buf = allStacks()
 	count := 0
 	for _, g := range bytes.Split(buf, []byte("\n\n")) {
 		h, _, _ := bytes.Cut(g, []byte("\n"))

@@ -160,15 +160,7 @@ func isClosed(ch <-chan struct{}) bool {
 // see the last activations of earlier tests, which may still be on their way out (nothing
 // waits for an idle actor's goroutine to return), nor the test's own goroutines.
 func libraryGoroutines() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
+	buf := allStacks()
 	count := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		header, _, _ := strings.Cut(g, "\n")
